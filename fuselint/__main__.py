@@ -1,0 +1,5 @@
+import sys
+
+from fuselint.cli import main
+
+sys.exit(main())

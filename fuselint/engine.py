@@ -1,0 +1,203 @@
+"""Parse each file once, build its model once, run the enabled rules, turn reports into findings."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from fuselint.config import Settings, load_settings
+from fuselint.findings import Finding, InputError, Report
+from fuselint.model.module import ModuleModel
+from fuselint.rule import Rule
+from fuselint.rules import all_rules
+
+# A file that names neither can hold no kernel and no KernelBench model: skip it unparsed.
+_MARKERS = (b"triton", b"ModelNew")
+_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.I)
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: int = 0
+
+
+class _Unlintable(Exception):
+    """The path is not a file to lint at all (exit 2)."""
+
+
+def enabled_rules(settings: Settings) -> list[Rule]:
+    return [cls(settings) for cls in all_rules() if settings.enabled(cls.code, cls.name)]
+
+
+def lint_source(data: bytes | str, path: str | Path, settings: Settings | None = None,
+                rules: Sequence[Rule] | None = None) -> list[Finding]:
+    """Findings for one file's contents; never executes or imports it."""
+    settings = settings or Settings()
+    rules = enabled_rules(settings) if rules is None else rules
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    ignored_here = settings.ignored_for(path)
+    rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
+    explicit_kernelbench = [r for r in rules if r.kernelbench and settings.explicitly_selected(r.code, r.name)]
+    if not any(marker in raw for marker in _MARKERS) and not explicit_kernelbench:
+        return []
+    try:
+        module = cst.parse_module(raw)
+    except cst.ParserSyntaxError as error:
+        return _syntax_error(error, path, rules)
+    except (UnicodeDecodeError, LookupError) as error:  # bytes that are not the declared encoding
+        return _undecodable(error, path, rules)
+    model = ModuleModel(module)
+    kernelbench = any(c.name.value == "ModelNew" for c in model.classes)
+    reports: list[tuple[Rule, Report]] = []
+    internal: list[Finding] = []
+    for rule in rules:
+        if rule.code in ("FL998", "FL999"):
+            continue
+        if rule.kernelbench and not kernelbench and rule not in explicit_kernelbench:
+            continue
+        try:
+            reports.extend((rule, report) for report in rule.check_module(model))
+        except Exception as error:  # one rule's bug must not stop the others
+            internal.append(_internal_error(rule, error, path))
+    findings = _to_findings(reports, module, path) + internal
+    return _apply_noqa(findings, raw)
+
+
+def _syntax_error(error: cst.ParserSyntaxError, path: Path, rules: Sequence[Rule]) -> list[Finding]:
+    if not any(r.code == "FL999" for r in rules):
+        return []
+    message = error.message.splitlines()[0] if error.message else "invalid syntax"
+    line, column = error.raw_line, error.raw_column + 1
+    return [Finding(str(path), line, column, "FL999", "syntax-error", f"syntax error: {message}", line, column, True)]
+
+
+def _undecodable(error: Exception, path: Path, rules: Sequence[Rule]) -> list[Finding]:
+    if not any(r.code == "FL999" for r in rules):
+        return []
+    detail = f"byte {error.object[error.start]:#04x} at offset {error.start}" if isinstance(error, UnicodeDecodeError) else str(error)
+    message = f"syntax error: the file is not valid UTF-8 or its declared encoding ({detail})"
+    return [Finding(str(path), 1, 1, "FL999", "syntax-error", message, 1, 1, True)]
+
+
+def _internal_error(rule: Rule, error: Exception, path: Path) -> Finding:
+    first = (str(error).splitlines() or [""])[0]
+    message = f"internal error in {rule.code} {rule.name}: {type(error).__name__}: {first}"
+    return Finding(str(path), 1, 1, "FL998", "internal-error", message, 1, 1, False)
+
+
+def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module, path: Path) -> list[Finding]:
+    if not reports:
+        return []
+    # Positions only for files that have a finding: the provider costs a pass over the tree.
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    findings = []
+    for rule, report in reports:
+        where = positions.get(report.node)
+        if where is None:
+            line = column = end_line = end_column = 1
+        else:
+            line, column = where.start.line, where.start.column + 1
+            end_line, end_column = where.end.line, where.end.column + 1
+        fatal = rule.fatal if report.fatal is None else report.fatal
+        findings.append(Finding(str(path), line, column, rule.code, rule.name, report.message, end_line, end_column, fatal))
+    return sorted(set(findings))
+
+
+def _apply_noqa(findings: list[Finding], raw: bytes) -> list[Finding]:
+    if not findings or b"noqa" not in raw.lower():
+        return findings
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    kept = []
+    for finding in findings:
+        text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        match = _NOQA.search(text)
+        if match is None:
+            kept.append(finding)
+            continue
+        codes = match.group("codes")
+        if codes is not None and finding.code not in {c.upper() for c in re.split(r"[\s,]+", codes) if c}:
+            kept.append(finding)
+    return kept
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def read_source(path: Path) -> bytes:
+    """The file's bytes, or _Unlintable with a message that names what is wrong."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise _Unlintable("is a directory") from None
+    except PermissionError:
+        raise _Unlintable("cannot be read: permission denied") from None
+    except OSError as error:
+        raise _Unlintable(f"cannot be read: {error.strerror or error}") from None
+    if b"\0" in data:
+        raise _Unlintable("is not a Python source file: it holds binary data (NUL bytes)")
+    return data
+
+
+def collect_files(paths: Iterable[str | Path], settings: Settings) -> tuple[list[Path], list[InputError]]:
+    """Python files under `paths` (folders recursively, excluded folders pruned), in a stable order."""
+    files: list[Path] = []
+    errors: list[InputError] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if not path.exists() and not path.is_symlink():
+            errors.append(InputError(str(path), "no such file or directory"))
+        elif path.is_dir():
+            for folder, dirs, names in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not settings.excluded(Path(folder) / d))
+                for name in sorted(names):
+                    candidate = Path(folder) / name
+                    if name.endswith((".py", ".pyi")) and not settings.excluded(candidate):
+                        _add(candidate, files, seen)
+        elif path.suffix not in (".py", ".pyi"):
+            errors.append(InputError(str(path), "is not a Python file (expected a .py or .pyi file)"))
+        else:
+            _add(path, files, seen)  # named on the command line: linted even if excluded
+    return files, errors
+
+
+def _add(path: Path, files: list[Path], seen: set[Path]) -> None:
+    key = path.resolve() if path.exists() else path
+    if key not in seen:
+        seen.add(key)
+        files.append(path)
+
+
+def lint_file(path: str | Path, settings: Settings | None = None, rules: Sequence[Rule] | None = None) -> list[Finding]:
+    """Findings for one file, with the configuration found for it. Raises ValueError when the
+    path is not a file that can be linted."""
+    path = Path(path)
+    settings = settings or load_settings(start=path.parent)
+    try:
+        data = read_source(path)
+    except _Unlintable as problem:
+        raise ValueError(f"{path}: {problem}") from None
+    return lint_source(data, path, settings, rules)
+
+
+def lint_paths(paths: Iterable[str | Path], settings: Settings) -> LintResult:
+    files, errors = collect_files(paths, settings)
+    rules = enabled_rules(settings)
+    result = LintResult(errors=errors)
+    for path in files:
+        try:
+            data = read_source(path)
+        except _Unlintable as problem:
+            result.errors.append(InputError(str(path), str(problem)))
+            continue
+        result.files += 1
+        result.findings.extend(lint_source(data, path, settings, rules))
+    return result

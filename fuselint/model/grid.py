@@ -1,0 +1,70 @@
+"""The dimensions of a launch grid: `k[(a, b)]`, `k[grid]` with `grid = (...)`, a lambda, or a
+`def grid(meta): return (...)` beside the launch."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fuselint.model.module import Launch, ModuleModel, Scope
+
+
+def resolve(name: cst.Name, scope: Scope) -> cst.BaseExpression | None:
+    """The expression a name is bound to once in `scope` or an enclosing one."""
+    return scope.single(name.value)
+
+
+class _Returns(cst.CSTVisitor):
+    """The values returned by one function, not by the functions nested in it."""
+
+    def __init__(self, root: cst.FunctionDef) -> None:
+        self.root = root
+        self.values: list[cst.BaseExpression | None] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.values.append(node.value)
+
+
+def _returned(function: cst.FunctionDef) -> cst.BaseExpression | None:
+    visitor = _Returns(function)
+    function.visit(visitor)
+    return visitor.values[0] if len(visitor.values) == 1 else None
+
+
+def grid_dimensions(module: ModuleModel, launch: Launch) -> list[tuple[cst.BaseExpression, Scope]] | None:
+    """Each grid dimension with the scope its names resolve in; None when the grid's form is
+    not known (a call of a helper, a name bound more than once)."""
+    return _dimensions(module, launch.grid, launch.scope, 0)
+
+
+def _dimensions(module: ModuleModel, grid: cst.BaseExpression, scope: Scope, depth: int):
+    if depth > 6:
+        return None
+    if isinstance(grid, (cst.Tuple, cst.List)):
+        if any(isinstance(e, cst.StarredElement) for e in grid.elements):
+            return None
+        return [(e.value, scope) for e in grid.elements]
+    if isinstance(grid, cst.Lambda):
+        return _dimensions(module, grid.body, scope, depth + 1)
+    if isinstance(grid, cst.Name):
+        bound = resolve(grid, scope)
+        if bound is not None:
+            return _dimensions(module, bound, scope, depth + 1)
+        for function in reversed(module.functions):
+            if function.name == grid.value and function.scope.parent in _chain(scope):
+                value = _returned(function.node)
+                return None if value is None else _dimensions(module, value, function.scope, depth + 1)
+    return None
+
+
+def _chain(scope: Scope | None) -> list[Scope]:
+    chain = []
+    while scope is not None:
+        chain.append(scope)
+        scope = scope.parent
+    return chain

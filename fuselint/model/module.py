@@ -1,0 +1,217 @@
+"""The model of one module: imports, functions and their scopes, kernels, launch sites.
+
+Built by one visit of the module; kernels are then modelled from their own bodies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from fuselint.model.kernel import Kernel, build_kernel
+from fuselint.model.names import ImportTable, dotted
+
+JIT = {"triton.jit", "triton.runtime.jit", "triton.runtime.jit.jit", "triton.runtime.jit.JITFunction"}
+AUTOTUNE = {"triton.autotune", "triton.runtime.autotune", "triton.runtime.autotuner.autotune"}
+HEURISTICS = {"triton.heuristics", "triton.runtime.heuristics", "triton.runtime.autotuner.heuristics"}
+# Decorators that make a function callable from kernels without being a kernel itself.
+DEVICE_DECORATORS = {
+    "triton.constexpr_function", "triton.language.core.builtin", "triton.language.core.extern",
+    "triton.language.builtin", "triton.language.extern", "triton.language.core._tensor_member_fn",
+}
+
+
+@dataclass
+class Scope:
+    """Names assigned in a function body (or the module), for constant evaluation."""
+
+    node: cst.CSTNode
+    parent: "Scope | None"
+    assignments: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
+
+    def single(self, name: str) -> cst.BaseExpression | None:
+        """The expression `name` is bound to here, when bound exactly once; else look outward
+        only when this scope does not bind it at all."""
+        values = self.assignments.get(name)
+        if values is None:
+            return self.parent.single(name) if self.parent is not None else None
+        return values[0] if len(values) == 1 else None
+
+    def params(self) -> set[str]:
+        if isinstance(self.node, cst.FunctionDef):
+            p = self.node.params
+            return {x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]}
+        return set()
+
+
+@dataclass
+class Function:
+    node: cst.FunctionDef
+    scope: Scope  # the function's own scope
+    class_name: str | None
+    calls: list[cst.Call] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+@dataclass
+class Launch:
+    """`target[grid](args...)` in this module."""
+
+    call: cst.Call
+    target: str
+    grid: cst.BaseExpression
+    scope: Scope
+    kernel: Kernel | None = None
+
+    def argument_for(self, kernel: Kernel, name: str) -> cst.BaseExpression | None:
+        for arg in self.call.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                return arg.value
+        positional = [a for a in self.call.args if a.keyword is None]
+        if any(a.star for a in positional):
+            return None
+        index = next((i for i, p in enumerate(kernel.params) if p.name == name), None)
+        if index is not None and index < len(positional):
+            return positional[index].value
+        return None
+
+
+class ModuleModel:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.imports = ImportTable()
+        self.scope = Scope(module, None)
+        self.functions: list[Function] = []
+        self.classes: list[cst.ClassDef] = []
+        self.launches: list[Launch] = []
+        self.kernels: list[Kernel] = []
+        self._kernel_aliases: dict[str, Kernel] = {}
+        self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
+        module.visit(_ModuleScanner(self))
+        self._find_kernels()
+        for launch in self.launches:
+            launch.kernel = self._kernel_aliases.get(launch.target)
+
+    # queries ------------------------------------------------------------------------------
+    def kernel_named(self, name: str) -> Kernel | None:
+        return self._kernel_aliases.get(name)
+
+    def function_named(self, name: str, class_name: str | None = None) -> Function | None:
+        found = [f for f in self.functions if f.name == name and f.class_name == class_name]
+        return found[-1] if found else None
+
+    def launches_of(self, kernel: Kernel) -> list[Launch]:
+        return [launch for launch in self.launches if launch.kernel is kernel]
+
+    def decorator_name(self, decorator: cst.Decorator) -> str | None:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        return self.imports.qualname(expr)
+
+    def is_jit(self, function: Function) -> bool:
+        return any(self.decorator_name(d) in JIT for d in function.node.decorators) or (
+            function.class_name is None and function.name in self._jit_assigned.values()
+        )
+
+    # building -------------------------------------------------------------------------------
+    def _find_kernels(self) -> None:
+        for function in self.functions:
+            if self.is_jit(function):
+                kernel = build_kernel(function.node, self, list(function.node.decorators))
+                self.kernels.append(kernel)
+                if function.class_name is None:
+                    self._kernel_aliases[function.name] = kernel
+        for alias, name in self._jit_assigned.items():
+            kernel = self._kernel_aliases.get(name)
+            if kernel is not None:
+                self._kernel_aliases[alias] = kernel
+
+    def note_jit_assignment(self, target: str, value: cst.BaseExpression) -> None:
+        """`k = triton.jit(f)` or `k = triton.autotune(...)(triton.jit(f))` makes f a kernel."""
+        while isinstance(value, cst.Call):
+            func = value.func
+            name = self.imports.qualname(func.func if isinstance(func, cst.Call) else func)
+            if name in JIT and value.args and isinstance(value.args[0].value, cst.Name):
+                self._jit_assigned[target] = value.args[0].value.value
+                return
+            if not value.args:
+                return
+            value = value.args[0].value
+
+
+class _ModuleScanner(cst.CSTVisitor):
+    def __init__(self, model: ModuleModel) -> None:
+        self.model = model
+        self.scopes: list[Scope] = [model.scope]
+        self.functions: list[Function | None] = [None]
+        self.class_stack: list[cst.ClassDef | None] = [None]
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.model.imports.add(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.model.imports.add(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.model.classes.append(node)
+        self.class_stack.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.class_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        owner = self.class_stack[-1]
+        scope = Scope(node, self.scopes[-1])
+        function = Function(node, scope, owner.name.value if owner is not None else None)
+        self.model.functions.append(function)
+        self.scopes.append(scope)
+        self.functions.append(function)
+        self.class_stack.append(None)  # a def inside a method is not a method
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+        self.functions.pop()
+        self.class_stack.pop()
+
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        scope = self.scopes[-1]
+        if isinstance(target, cst.Name):
+            scope.assignments.setdefault(target.value, []).append(value)
+            if value is not None and scope is self.model.scope:
+                self.model.note_jit_assignment(target.value, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            values = None
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(target.elements):
+                values = [e.value for e in value.elements]
+            for i, element in enumerate(target.elements):
+                self._assign(element.value, values[i] if values else None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._assign(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assign(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assign(node.target, None)  # a second binding: no longer a constant
+
+    def visit_For(self, node: cst.For) -> None:
+        self._assign(node.target, None)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.functions[-1]
+        if function is not None:
+            function.calls.append(node)
+        func = node.func
+        if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
+            target = dotted(func.value)
+            if target is not None:
+                self.model.launches.append(
+                    Launch(node, target.split(".")[-1], func.slice[0].slice.value, self.scopes[-1])
+                )

@@ -1,0 +1,97 @@
+"""Qualified names of `triton` / `triton.language` references, from one pass over the imports.
+
+libcst's QualifiedNameProvider is correct but costs a full scope analysis; kernels only
+need to know which local names stand for triton modules and functions, so a table built
+from the module's import statements is enough.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+TL = "triton.language"
+
+# Modules whose members are the `tl.*` functions (tl.math.exp is tl.exp).
+_TL_MODULES = ("triton.language.core.", "triton.language.math.", "triton.language.standard.",
+               "triton.language.semantic.", "triton.language.random.")
+
+LIBDEVICE_MARK = ".libdevice."
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+class ImportTable:
+    """Local name → fully qualified name, for every import in a module."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+
+    def add(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.aliases[alias.asname.name.value] = full
+                else:  # `import triton.language` binds `triton`
+                    head = full.split(".")[0]
+                    self.aliases[head] = head
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = dotted(node.module)
+        if module is None:
+            return
+        for alias in node.names:
+            name = dotted(alias.name)
+            if name is None:
+                continue
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.aliases[local] = f"{module}.{name}"
+
+    def qualname(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of a reference, or None when it is not an imported name."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        full = self.aliases.get(head)
+        if full is None:
+            return None
+        return f"{full}.{rest}" if rest else full
+
+    def tl_function(self, node: cst.BaseExpression) -> str | None:
+        """`load` for tl.load / triton.language.core.load / tl.math.load; None otherwise."""
+        full = self.qualname(node)
+        if full is None:
+            return None
+        return tl_member(full)
+
+    def imports_module(self, module: str) -> bool:
+        return any(v == module or v.startswith(module + ".") for v in self.aliases.values())
+
+
+def tl_member(full: str) -> str | None:
+    for prefix in _TL_MODULES:
+        if full.startswith(prefix):
+            return full[len(prefix):]
+    if full.startswith(TL + "."):
+        return full[len(TL) + 1:]
+    return None
+
+
+def is_libdevice(full: str | None) -> bool:
+    return full is not None and (LIBDEVICE_MARK in full or full.endswith(".libdevice"))

@@ -1,0 +1,151 @@
+"""Comparing outputs and inputs, and poisoning fresh allocations (child process only)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+# KernelBench tolerances, used as both atol and rtol.
+TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
+# The magnitude check allows a relative L2 error of this many times the tolerance:
+# a right kernel lands far under it, a zero, constant or rescaled output far over.
+MAGNITUDE_FACTOR = 10
+
+POISON_FLOATS = (float("nan"), -1024.0)  # -1024 is exact in fp16, bf16 and fp32
+POISON_INTS = (-77, 99)
+
+
+class PoisonFreshMemory(TorchDispatchMode):
+    """Fills every ``empty``-family allocation with a poison value.
+
+    Outputs a wrapper allocates with torch.empty(_like) start as poison, so
+    elements the kernel never writes stay poison and are caught; at the aten
+    level this also sees allocations made inside torch (``contiguous``),
+    which are written right after and cost only the fill.
+    """
+
+    def __init__(self, which: int):
+        super().__init__()
+        self.which = which
+        aten = torch.ops.aten
+        self.fresh = {
+            aten.empty.memory_format, aten.empty_like.default, aten.empty_strided.default,
+            aten.new_empty.default, aten.new_empty_strided.default,
+        }
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in self.fresh and isinstance(out, torch.Tensor) and out.numel():
+            out.fill_(poison_value(out.dtype, self.which))
+        return out
+
+
+def poison_value(dtype, which: int):
+    if dtype.is_floating_point or dtype.is_complex:
+        return POISON_FLOATS[which]
+    if dtype == torch.bool:
+        return bool(which)
+    return abs(POISON_INTS[which]) if not dtype.is_signed else POISON_INTS[which]
+
+
+def tolerance_for(dtype) -> float:
+    return TOLERANCE.get(dtype, 0.0)
+
+
+def _index_of(flat_index: int, shape) -> list[int]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size if size else 0)
+        flat_index //= size if size else 1
+    return list(reversed(index))
+
+
+def compare_output(got, want, tol: float | None = None) -> list[dict]:
+    """Problems of one output against the reference's; [] when it matches."""
+    if not isinstance(want, torch.Tensor):
+        if isinstance(got, torch.Tensor) or got != want:
+            return [{"check": "values", "detail": f"expected {want!r}, got {got!r}"}]
+        return []
+    if not isinstance(got, torch.Tensor):
+        return [{"check": "shape", "detail": f"expected a tensor, got {type(got).__name__}"}]
+    if tuple(got.shape) != tuple(want.shape):
+        return [{"check": "shape", "detail": f"shape {list(got.shape)}, reference {list(want.shape)}"}]
+    if got.dtype != want.dtype:
+        return [{"check": "dtype", "detail": f"dtype {str(got.dtype).removeprefix('torch.')}, reference {str(want.dtype).removeprefix('torch.')}"}]
+    if want.numel() == 0:
+        return []
+    tol = tolerance_for(want.dtype) if tol is None else tol
+    g, w = got.detach().to(want.device).double(), want.detach().double()
+    problems = []
+    finite_lost = torch.isfinite(w) & ~torch.isfinite(g)
+    if (n := int(finite_lost.sum())):
+        first = int(torch.nonzero(finite_lost.reshape(-1))[0])
+        problems.append({"check": "finite", "detail": f"{n} of {w.numel()} elements NaN/inf where the reference is finite, first at {_index_of(first, w.shape)}"})
+    close = torch.isclose(g, w, rtol=tol, atol=tol, equal_nan=True)
+    if (n := int((~close).sum())):
+        err = (g - w).abs().nan_to_num(nan=math.inf)
+        worst = int(torch.argmax(err.reshape(-1)))
+        problems.append({
+            "check": "values",
+            "detail": f"{n} of {w.numel()} elements off by more than {tol:g}; worst at {_index_of(worst, w.shape)}: "
+                      f"{g.reshape(-1)[worst].item():.6g} vs {w.reshape(-1)[worst].item():.6g}",
+        })
+    problems += _magnitude(g, w, tol)
+    return problems
+
+
+def _magnitude(g, w, tol) -> list[dict]:
+    """An all-zero, constant or rescaled output can sit inside atol when the
+    reference is small; the relative L2 error and the spread cannot hide it."""
+    finite = torch.isfinite(w) & torch.isfinite(g)
+    g, w = g[finite], w[finite]
+    if w.numel() == 0:
+        return []
+    ref_constant = bool((w == w[0]).all())
+    if not ref_constant and bool((g == g[0]).all()):
+        return [{"check": "magnitude", "detail": f"output is constant ({g[0].item():.6g}); the reference is not"}]
+    ref_norm = float(torch.linalg.vector_norm(w))
+    if ref_norm == 0 or tol == 0:
+        return []
+    rel = float(torch.linalg.vector_norm(g - w)) / ref_norm
+    if rel > MAGNITUDE_FACTOR * tol:
+        return [{"check": "magnitude", "detail": f"relative L2 error {rel:.3g} > {MAGNITUDE_FACTOR * tol:g} "
+                                                  f"(|out| / |ref| = {float(torch.linalg.vector_norm(g)) / ref_norm:.3g})"}]
+    return []
+
+
+def unwritten_elements(first, second) -> list[dict]:
+    """Elements still holding their poison after two runs with different poisons
+    were never written by the kernel."""
+    problems = []
+    for index, (a, b) in enumerate(zip(first, second)):
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
+            continue
+        p0, p1 = poison_value(a.dtype, 0), poison_value(a.dtype, 1)
+        a0 = torch.isnan(a) if isinstance(p0, float) and math.isnan(p0) else a == p0
+        # A written element holds the same value in both runs, never both poisons.
+        stale = a0 & (b == p1)
+        if (n := int(stale.sum())):
+            first_bad = int(torch.nonzero(stale.reshape(-1))[0])
+            problems.append({"output": index, "check": "unwritten",
+                             "detail": f"{n} of {a.numel()} elements never written, first at {_index_of(first_bad, a.shape)}"})
+    return problems
+
+
+def mutation(after_new, after_ref, before) -> list[dict]:
+    """Inputs ModelNew changed where the reference did not (or changed otherwise)."""
+    problems = []
+    for index, (got, want, orig) in enumerate(zip(after_new, after_ref, before)):
+        if not isinstance(orig, torch.Tensor):
+            continue
+        ref_mutates = not torch.equal(want, orig)
+        if ref_mutates:
+            if compare_output(got, want):
+                problems.append({"input": index, "check": "mutation", "detail": f"input {index} is changed differently from the reference's in-place update"})
+        elif not torch.equal(got, orig):
+            changed = int((got != orig).sum()) if got.shape == orig.shape else orig.numel()
+            problems.append({"input": index, "check": "mutation",
+                             "detail": f"ModelNew changed input {index} ({changed} of {orig.numel()} elements); the reference leaves it intact"})
+    return problems

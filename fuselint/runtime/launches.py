@@ -1,0 +1,92 @@
+"""Seeing every Triton launch of a forward pass (child process only).
+
+Two ways in, both at the Python entry that ``kernel[grid](...)`` reaches:
+
+- ``intercept_launches(on_launch)``: replaces ``JITFunction.run`` so that a
+  launch is handed to ``on_launch`` and never executed (no GPU needed), and
+  makes ``Autotuner.run`` hand over every config, not just the tuned one.
+  The compile stage uses it.
+- ``count_launches()``: wraps ``JITFunction.run`` (GPU) or
+  ``InterpretedFunction.run`` (``TRITON_INTERPRET=1``) and counts the launches
+  that really ran; stage 4 reads the count.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+from typing import Any, Callable
+
+
+@dataclasses.dataclass
+class Launch:
+    fn: Any  # the JITFunction
+    args: tuple
+    kwargs: dict
+    grid: Any
+
+
+def _kernel_name(fn) -> str:
+    inner = getattr(fn, "fn", fn)
+    return getattr(inner, "__name__", repr(fn))
+
+
+@contextlib.contextmanager
+def intercept_launches(on_launch: Callable[[Launch], None]):
+    from triton.runtime.autotuner import Autotuner
+    from triton.runtime.jit import JITFunction
+
+    saved_jit_run, saved_tuner_run = JITFunction.run, Autotuner.run
+
+    def jit_run(self, *args, grid, warmup, **kwargs):
+        on_launch(Launch(self, args, kwargs, grid))
+        return None
+
+    def tuner_run(self, *args, **kwargs):
+        # Each config is a kernel of its own on the GPU: hand them all over.
+        self.nargs = dict(zip(self.arg_names, args))
+        for config in self.configs:
+            self.fn.run(*args, **{**kwargs, **config.all_kwargs()})
+        return None
+
+    JITFunction.run, Autotuner.run = jit_run, tuner_run
+    try:
+        yield
+    finally:
+        JITFunction.run, Autotuner.run = saved_jit_run, saved_tuner_run
+
+
+class LaunchCounter:
+    def __init__(self):
+        self.by_kernel: collections.Counter[str] = collections.Counter()
+        self.active = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kernel.values())
+
+    def reset(self):
+        self.by_kernel.clear()
+
+
+@contextlib.contextmanager
+def count_launches(interpreted: bool):
+    """Count launches that run while ``counter.active`` is set."""
+    if interpreted:
+        from triton.runtime.interpreter import InterpretedFunction as launcher_class
+    else:
+        from triton.runtime.jit import JITFunction as launcher_class
+    counter = LaunchCounter()
+    saved_run = launcher_class.run
+
+    def counted_run(self, *args, grid, warmup, **kwargs):
+        if counter.active and not warmup:
+            counter.by_kernel[_kernel_name(self)] += 1
+        return saved_run(self, *args, grid=grid, warmup=warmup, **kwargs)
+
+    launcher_class.run = counted_run
+    try:
+        yield counter
+    finally:
+        launcher_class.run = saved_run

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from fuselint.model.module import AUTOTUNE, HEURISTICS
+from fuselint.model.names import dotted
+from fuselint.rule import Rule
+
+# tl names a host function may call; every other `tl.*` call only works inside a kernel.
+_HOST_OK = {"constexpr", "dtype", "pointer_type", "block_type", "str_to_ty", "tensor_descriptor"}
+
+
+def _known_host_decorator(module, decorator) -> bool:
+    name = module.decorator_name(decorator)
+    if name is None:
+        expr = decorator.decorator
+        return dotted(expr.func if hasattr(expr, "func") else expr) in ("staticmethod", "classmethod", "property")
+    return name in AUTOTUNE or name in HEURISTICS or name.startswith(("functools.", "torch."))
+
+
+class MissingJit(Rule):
+    """## What it does
+    Flags a function that calls `tl.*` device functions (`tl.load`, `tl.arange`, ...) or is
+    launched with `[grid]`, but has no `@triton.jit`.
+
+    ## Why is this bad?
+    House rule: "EVERY kernel function MUST have `@triton.jit` decorator". Without it a launch
+    fails (`'function' object is not subscriptable`) and a call from a kernel is rejected by the
+    compiler (`Unsupported function referenced`).
+
+    ## Example
+    ```python
+    def add_kernel(x_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + 1, mask=offs < n)
+    ```
+
+    ## Use instead
+    ```python
+    @triton.jit
+    def add_kernel(x_ptr, n, BLOCK: tl.constexpr):
+        ...
+    ```
+    """
+
+    code, name, fatal = "FL001", "missing-jit", True
+
+    def check_module(self, module):
+        for function in module.functions:
+            if module.is_jit(function):
+                continue
+            # Any other decorator may be a project's own jit wrapper: say nothing.
+            if not all(_known_host_decorator(module, d) for d in function.node.decorators):
+                continue
+            device_calls = sorted({
+                name for call in function.calls
+                if (name := module.imports.tl_function(call.func)) is not None and name not in _HOST_OK
+            })
+            launched = function.class_name is None and any(
+                launch.target == function.name and launch.kernel is None for launch in module.launches
+            )
+            if launched:
+                yield self.report(function.node.name, f"`{function.name}` is launched with [grid] but has no @triton.jit")
+            elif device_calls:
+                used = ", ".join(f"tl.{name}" for name in device_calls[:3])
+                yield self.report(function.node.name, f"`{function.name}` calls {used} but has no @triton.jit")
+
+    VALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def kernel(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs))
+
+def launch(x):
+    kernel[(1,)](x, BLOCK=64)
+""",
+        """
+from triton import jit
+import triton
+import triton.language as tl
+
+@triton.autotune(configs=[triton.Config({"BLOCK": 64})], key=["n"])
+@jit
+def kernel(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+""",
+        """
+import triton
+import triton.language as tl
+
+def _body(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs))
+
+body = triton.jit(_body)
+
+def pick_dtype(x):
+    return tl.float16 if x.dtype == 2 else tl.constexpr(32)
+""",
+        """
+import triton
+import triton.language as tl
+from mylib import my_jit
+
+@my_jit
+def helper(x):
+    return tl.exp(x)
+""",
+    ]
+    INVALID = [
+        """
+import triton
+import triton.language as tl
+
+def kernel(x_ptr, BLOCK: tl.constexpr):  # error
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs))
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def kernel(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, _square(tl.load(x_ptr + offs)))
+
+def _square(x):  # error
+    return tl.math.exp(x) * tl.exp(x)
+""",
+        """
+import triton
+import triton.language as tl
+
+def kernel(x_ptr, n):  # error
+    pass
+
+def launch(x):
+    kernel[(1,)](x, x.numel())
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.autotune(configs=[triton.Config({"BLOCK": 64})], key=["n"])
+def kernel(x_ptr, n, BLOCK: tl.constexpr):  # error
+    pid = tl.program_id(0)
+""",
+    ]
