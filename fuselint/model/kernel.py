@@ -305,6 +305,7 @@ class KernelScanner(cst.CSTVisitor):
         )
         if name == "store":
             value = _argument(node, "value", 1)
+        mask, other = _unless_none(mask), _unless_none(other)
         self.kernel.accesses.append(Access(name, node, pointer, value, mask, other, loops))
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
@@ -323,6 +324,11 @@ def _argument(call: cst.Call, keyword: str | None, position: int) -> cst.BaseExp
     if position < len(positional):
         return positional[position].value
     return None
+
+
+def _unless_none(node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """A literal `None` argument is the same as leaving it out."""
+    return None if isinstance(node, cst.Name) and node.value == "None" else node
 
 
 def _names_in(target: cst.BaseExpression) -> list[str]:

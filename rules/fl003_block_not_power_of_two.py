@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from fuselint.model.kernel import tile_extents
+from fuselint.model.source import code_of
+from fuselint.model.values import is_power_of_two
+from fuselint.rule import Rule
+
+
+def _origin(value, extent) -> str:
+    if value.origin == "literal":
+        return ""
+    return f" ({code_of(extent.node)} = {value.value} from the {value.origin})"
+
+
+class BlockNotPowerOfTwo(Rule):
+    """## What it does
+    Flags a tile size that is not a power of two: the extent of a `tl.arange`, a dimension of
+    `tl.zeros`/`tl.full`, or a `tl.reshape`/`tl.view` target — whether written as a literal or
+    given to a `tl.constexpr` parameter by a launch (`BLOCK=48`), an autotune `triton.Config`,
+    a heuristic or a default. The finding is placed where the value is written.
+
+    ## Why is this bad?
+    House rule: "BLOCK sizes MUST be power-of-2". Triton rejects every other tile shape at
+    compile time (`arange's range must be a power of 2`, `Shape element ... must be a power of 2`:
+    `tl.arange` in triton/language/semantic.py and `block_type` in triton/language/core.py).
+
+    ## Example
+    ```python
+    offs = pid * 48 + tl.arange(0, 48)
+    ```
+
+    ## Use instead
+    ```python
+    offs = pid * 64 + tl.arange(0, 64)   # and mask the tail: offs < n
+    ```
+    """
+
+    code, name, fatal = "FL003", "block-not-power-of-two", True
+
+    def check_kernel(self, kernel):
+        for extent in tile_extents(kernel):
+            if extent.start is not None:
+                starts = {v.value for v in kernel.values_of(extent.start)}
+                ends = kernel.values_of(extent.node)
+                if len(starts) == 1:
+                    start = starts.pop()
+                    for end in ends:
+                        span = end.value - start
+                        if isinstance(span, int) and not is_power_of_two(span):
+                            yield self.report(end.node, f"{extent.what} spans {span}, not a power of two: Triton rejects it")
+                continue
+            for value in kernel.values_of(extent.node):
+                if isinstance(value.value, bool) or not isinstance(value.value, int):
+                    continue
+                if not is_power_of_two(value.value):
+                    yield self.report(
+                        value.node,
+                        f"{extent.what} has size {value.value}{_origin(value, extent)}, not a power of two: Triton rejects it",
+                    )
+
+    VALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.zeros((BLOCK,), tl.float32), mask=offs < n)
+
+def launch(x, n):
+    k[(triton.cdiv(n, 128),)](x, n, BLOCK=128)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.autotune(configs=[triton.Config({"BLOCK": b}) for b in [32, 64, 128]], key=["n"])
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.full([BLOCK, 2], 0, tl.float32).reshape((2 * BLOCK,)) if False else 0)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, D: tl.constexpr):
+    cols = tl.arange(16, 48)
+    acc = tl.reshape(tl.zeros((4, 16), tl.float32), (64,))
+
+def launch(x, n):
+    D = triton.next_power_of_2(n)
+    k[(1,)](x, n, D=D)
+    k[(1,)](x, n, D=triton.next_power_of_2(100))
+""",
+    ]
+    INVALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n):
+    offs = tl.arange(0, 48)  # error
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK_D: tl.constexpr):
+    offs = tl.arange(0, BLOCK_D)
+
+def launch(x, n):
+    k[(1,)](x, n, BLOCK_D=96)  # error
+    k[(1,)](x, n, BLOCK_D=64)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.autotune(configs=[
+    triton.Config({"BLOCK": 64}),
+    triton.Config({"BLOCK": 100}),  # error
+], key=["n"])
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    acc = tl.zeros((BLOCK, 16), dtype=tl.float32)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr = 24):  # error
+    acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    row = tl.arange(8, 20)  # error
+    flat = tl.reshape(acc, (3, 8))  # error
+""",
+    ]
