@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ def lint_source(data: bytes | str, path: str | Path, settings: Settings | None =
     try:
         module = cst.parse_module(raw)
     except cst.ParserSyntaxError as error:
-        return _syntax_error(error, path, rules)
+        return _syntax_error(error, raw, path, rules)
     except (UnicodeDecodeError, LookupError) as error:  # bytes that are not the declared encoding
         return _undecodable(error, path, rules)
     model = ModuleModel(module)
@@ -72,11 +73,20 @@ def lint_source(data: bytes | str, path: str | Path, settings: Settings | None =
     return _apply_noqa(findings, raw)
 
 
-def _syntax_error(error: cst.ParserSyntaxError, path: Path, rules: Sequence[Rule]) -> list[Finding]:
+def _syntax_error(error: cst.ParserSyntaxError, raw: bytes, path: Path, rules: Sequence[Rule]) -> list[Finding]:
     if not any(r.code == "FL999" for r in rules):
         return []
-    message = error.message.splitlines()[0] if error.message else "invalid syntax"
+    # Python's own parser names the cause better ("'(' was never closed") and where it starts;
+    # it only parses, never runs. libcst's location is kept when Python accepts the file.
     line, column = error.raw_line, error.raw_column + 1
+    message = " ".join((error.message or "invalid syntax").split())
+    try:
+        ast.parse(raw)
+    except SyntaxError as python_error:
+        message = python_error.msg
+        line, column = python_error.lineno or line, python_error.offset or column
+    except (ValueError, RecursionError, MemoryError):
+        pass
     return [Finding(str(path), line, column, "FL999", "syntax-error", f"syntax error: {message}", line, column, True)]
 
 

@@ -168,8 +168,28 @@ def _device_seen_by_wrapper(tensor):
     return _FAKE_CUDA if device.type == "cpu" else device
 
 
+# What a wrapper may ask of the GPU it is about to launch on, for the targets
+# fuselint knows: multiprocessors and shared memory per block of the usual card
+# (A100, RTX 4090, H100 SXM). Launch rules that size grids from these then pick
+# the constexprs they would pick on that card.
+TARGET_CARDS = {
+    80: {"name": "NVIDIA A100 (posed)", "multi_processor_count": 108, "shared_memory_per_block_optin": 166912},
+    86: {"name": "NVIDIA RTX 3090 (posed)", "multi_processor_count": 82, "shared_memory_per_block_optin": 101376},
+    89: {"name": "NVIDIA GeForce RTX 4090 (posed)", "multi_processor_count": 128, "shared_memory_per_block_optin": 101376},
+    90: {"name": "NVIDIA H100 (posed)", "multi_processor_count": 132, "shared_memory_per_block_optin": 232448},
+}
+
+
+def posed_properties(arch: int):
+    card = TARGET_CARDS.get(arch, TARGET_CARDS[89])
+    return types.SimpleNamespace(
+        major=arch // 10, minor=arch % 10, total_memory=24 << 30, warp_size=32,
+        max_threads_per_multi_processor=1536 if arch in (86, 89) else 2048,
+        shared_memory_per_block=49152, L2_cache_size=72 << 20, **card)
+
+
 @contextlib.contextmanager
-def cuda_on_cpu():
+def cuda_on_cpu(arch: int = 89):
     """Lets a wrapper written for CUDA tensors run on CPU tensors.
 
     Wrappers assert ``x.is_cuda``, allocate with ``device=x.device`` or
@@ -182,7 +202,8 @@ def cuda_on_cpu():
     """
     saved_cuda = {
         name: getattr(torch.cuda, name)
-        for name in ("is_available", "current_device", "device", "synchronize", "device_count")
+        for name in ("is_available", "current_device", "device", "synchronize", "device_count",
+                     "get_device_properties", "get_device_capability", "get_device_name")
     }
     saved_tensor = {name: torch.Tensor.__dict__.get(name) for name in ("is_cuda", "device")}
     torch.cuda.is_available = lambda: True
@@ -190,6 +211,9 @@ def cuda_on_cpu():
     torch.cuda.device_count = lambda: 1
     torch.cuda.device = lambda *a, **k: contextlib.nullcontext()
     torch.cuda.synchronize = lambda *a, **k: None
+    torch.cuda.get_device_properties = lambda *a, **k: posed_properties(arch)
+    torch.cuda.get_device_capability = lambda *a, **k: (arch // 10, arch % 10)
+    torch.cuda.get_device_name = lambda *a, **k: posed_properties(arch).name
     torch.Tensor.is_cuda = property(lambda self: True)
     torch.Tensor.device = property(_device_seen_by_wrapper)
     try:

@@ -103,7 +103,7 @@ def stage_compile(spec: dict, progress: Progress) -> None:
     compiler = Compiler(target)
     progress.phase("compile: forward with launches intercepted")
     forward_error = None
-    with intercept_launches(compiler.on_launch), (contextlib.nullcontext() if gpu else cuda_on_cpu()), torch.no_grad():
+    with intercept_launches(compiler.on_launch), (contextlib.nullcontext() if gpu else cuda_on_cpu(target.arch)), torch.no_grad():
         try:
             new_model(*inputs)
         except Exception as error:  # the candidate's own code failed

@@ -1,0 +1,56 @@
+"""`fuselint run --batch DIR`: many candidates, one JSON line each (no torch here)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import sys
+
+from .runner import kill_all_children, run_candidate
+
+
+def candidates_in(directory: str) -> list[str]:
+    return sorted(os.path.join(directory, n) for n in os.listdir(directory)
+                  if n.endswith(".py") and not n.startswith("_"))
+
+
+class ProgressBar:
+    """On stderr: a redrawn bar on a terminal, one line per candidate otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.failed, self.stream = total, 0, 0, stream
+        self.tty = stream.isatty()
+
+    def advance(self, name: str, verdict: str) -> None:
+        self.done += 1
+        self.failed += verdict != "pass"
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        text = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} failed {self.failed}  {os.path.basename(name)} {verdict}"
+        if self.tty:
+            self.stream.write("\r\033[K" + text + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def run_batch(directory: str, reference: str, options, jobs: int = 1) -> int:
+    paths = [p for p in candidates_in(directory) if os.path.abspath(p) != os.path.abspath(reference)]
+    bar = ProgressBar(len(paths))
+    any_failed = False
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_candidate, path, reference, options): path for path in paths}
+            for future in concurrent.futures.as_completed(futures):
+                path = futures[future]
+                try:
+                    report = future.result()
+                except Exception as error:  # the runner itself broke: still one line for this candidate
+                    report = {"kernel": path, "reference": reference, "verdict": "fail", "error": f"{type(error).__name__}: {error}"}
+                any_failed |= report["verdict"] != "pass"
+                print(json.dumps(report, default=str), flush=True)
+                bar.advance(path, report["verdict"])
+    finally:
+        kill_all_children()
+    return 1 if any_failed else 0

@@ -1,0 +1,170 @@
+"""`fuselint run` and `fuselint confirm`.
+
+Imports nothing heavy at module level: torch and triton live in the child
+processes (``fuselint.runtime.child``), so registering these subcommands costs
+``fuselint check`` nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers) -> None:
+    """Add the `run` and `confirm` subcommands to fuselint's argparse subparsers."""
+    run = subparsers.add_parser(
+        "run", help="compile, check and time a KernelBench candidate against its reference",
+        description="Stages: 1 compile for the target GPU (no GPU needed), 2 correctness (GPU, else the "
+                    "Triton interpreter), 3 speed (GPU only), 4 Triton actually ran. Exit 0 when no stage "
+                    "fails, 1 when one does, 2 on a usage error.")
+    _add_common(run)
+    run.add_argument("--batch", metavar="DIR", help="check every *.py in DIR: one JSON line per candidate on stdout, progress on stderr")
+    run.add_argument("--jobs", type=int, default=1, metavar="N", help="candidates checked at once with --batch (default 1; timings contend)")
+    run.set_defaults(func=run_command)
+
+    confirm = subparsers.add_parser(
+        "confirm", help="lint a kernel, run it, and say whether the lint and the results agree",
+        description="`fuselint check` on KERNEL, then `fuselint run`. Exit 0 when the lint has no fatal "
+                    "finding and every stage passes, 1 otherwise, 2 on a usage error.")
+    _add_common(confirm)
+    confirm.set_defaults(func=confirm_command)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kernel", nargs="?", help="file defining ModelNew (KernelBench convention)")
+    parser.add_argument("--reference", required=True, metavar="REF.py", help="file defining Model, get_inputs(), get_init_inputs()")
+    parser.add_argument("--target", default="sm_89", help="GPU to compile for: sm_80, sm_89 (default, RTX 4090), sm_90, ...")
+    parser.add_argument("--trials", type=int, default=5, help="correctness trials, fresh seeded inputs each (default 5)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds per child process before it is killed (default 600)")
+    parser.add_argument("--device", choices=("auto", "gpu", "interpreter"), default="auto",
+                        help="where correctness runs: auto (GPU if present, else the interpreter)")
+    parser.add_argument("--dims", action="append", default=[], metavar="NAME=INT",
+                        help="set a size variable of the reference (batch_size=2); repeatable, or comma-separated")
+    parser.add_argument("--max-elements", type=int, default=1 << 16, metavar="N",
+                        help="under the interpreter, halve size variables until the inputs hold at most N elements (default 65536)")
+    parser.add_argument("--no-speed", action="store_true", help="skip stage 3")
+    parser.add_argument("--min-speedup", type=float, metavar="X", help="fail stage 3 below this speedup over eager")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON (schema: docs/runtime.md)")
+
+
+def _options(args):
+    from .runner import Options
+
+    dims = {}
+    for item in args.dims:
+        for part in filter(None, item.split(",")):
+            name, _, value = part.partition("=")
+            dims[name.strip()] = int(value)
+    if not re.fullmatch(r"(?:sm_?)?\d+a?", args.target.strip()):
+        raise ValueError(f"--target {args.target!r} is not of the form sm_89")
+    return Options(target=args.target, trials=args.trials, seed=args.seed, timeout=args.timeout, device=args.device,
+                   dims=dims, max_elements=args.max_elements, speed=not args.no_speed, min_speedup=args.min_speedup)
+
+
+def _usage_error(message: str) -> int:
+    print(f"fuselint: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _validated(args) -> tuple[object, str | None]:
+    try:
+        options = _options(args)
+    except ValueError as error:
+        return None, str(error)
+    if args.trials < 1:
+        return None, "--trials must be at least 1"
+    if not os.path.isfile(args.reference):
+        return None, f"reference {args.reference} not found"
+    return options, None
+
+
+def run_command(args) -> int:
+    options, problem = _validated(args)
+    if problem:
+        return _usage_error(problem)
+    if getattr(args, "batch", None):
+        if args.kernel:
+            return _usage_error("give either KERNEL or --batch DIR, not both")
+        if not os.path.isdir(args.batch):
+            return _usage_error(f"--batch {args.batch} is not a directory")
+        from .batch import run_batch
+
+        return run_batch(args.batch, args.reference, options, jobs=max(1, args.jobs))
+    if not args.kernel:
+        return _usage_error("give a KERNEL file or --batch DIR")
+    if not os.path.isfile(args.kernel):
+        return _usage_error(f"kernel {args.kernel} not found")
+    from .runner import kill_all_children, run_candidate
+
+    try:
+        report = run_candidate(args.kernel, args.reference, options)
+    finally:
+        kill_all_children()
+    _print_report(report, args.json)
+    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+
+
+def _print_report(report: dict, as_json: bool, lint_lines: list[str] | None = None) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    from .text import render
+
+    if lint_lines:
+        print("\n".join(lint_lines) + "\n")
+    print(render(report))
+
+
+def confirm_command(args) -> int:
+    options, problem = _validated(args)
+    if problem:
+        return _usage_error(problem)
+    if not args.kernel or not os.path.isfile(args.kernel):
+        return _usage_error(f"kernel {args.kernel} not found" if args.kernel else "give a KERNEL file")
+    try:
+        from fuselint.engine import lint_file
+    except ImportError as error:
+        return _usage_error(f"confirm needs the static checker (fuselint.engine.lint_file): {error}")
+    findings = lint_file(args.kernel)
+    from .runner import kill_all_children, run_candidate
+
+    try:
+        report = run_candidate(args.kernel, args.reference, options)
+    finally:
+        kill_all_children()
+    report["lint"] = lint_summary(findings)
+    report["agreement"] = agreement(report["lint"], report)
+    lint_lines = [f"lint: {len(findings)} finding(s), {report['lint']['fatal']} fatal"] + [
+        f"  {f['path']}:{f['line']}:{f['column']}: {f['code']} {f['name']}{' (fatal)' if f['fatal'] else ''}: {f['message']}"
+        for f in report["lint"]["findings"]]
+    _print_report(report, args.json, lint_lines)
+    if not args.json:
+        print(f"lint and run {'agree' if report['agreement']['agree'] else 'DISAGREE'}: {report['agreement']['detail']}")
+    ok = report["lint"]["fatal"] == 0 and report["verdict"] == "pass"
+    return EXIT_PASS if ok else EXIT_FAIL
+
+
+def lint_summary(findings) -> dict:
+    rows = [{"code": f.code, "name": f.name, "message": f.message, "path": str(f.path), "line": f.line,
+             "column": f.column, "fatal": bool(f.fatal)} for f in findings]
+    return {"findings": rows, "fatal": sum(r["fatal"] for r in rows)}
+
+
+def agreement(lint: dict, report: dict) -> dict:
+    """The lint predicts failure iff it has a fatal finding; the run decides."""
+    failed = [name for name, s in report["stages"].items() if s["status"] == "fail"]
+    codes = sorted({f["code"] for f in lint["findings"] if f["fatal"]})
+    if lint["fatal"] and failed:
+        return {"agree": True, "detail": f"the lint predicted failure ({', '.join(codes)}) and stage(s) {', '.join(failed)} failed"}
+    if lint["fatal"]:
+        return {"agree": False, "detail": f"the lint predicted failure ({', '.join(codes)}) but every stage passed: a false positive?"}
+    if failed:
+        return {"agree": False, "detail": f"the lint found nothing fatal but stage(s) {', '.join(failed)} failed: a miss of the linter?"}
+    return {"agree": True, "detail": "the lint found nothing fatal and every stage passed"}
