@@ -1,0 +1,135 @@
+import functools
+
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def rope_kernel(
+    q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr,
+    n_rows, seq_len,
+    stride_cos_s, stride_cos_d, stride_sin_s, stride_sin_d,
+    HALF: tl.constexpr,
+    BLOCK_HALF: tl.constexpr,
+    BLOCK_ROWS: tl.constexpr,
+):
+    """Rotate-half RoPE over rows of 2 * HALF elements, out of place.
+
+    q, k, q_out, k_out: contiguous (n_rows, 2 * HALF), one row per (batch, head, position).
+    cos, sin: (>= seq_len, >= HALF), any strides; row r uses cos[r % seq_len, :HALF].
+
+    The tile is [2, BLOCK_ROWS, BLOCK_HALF]: both halves of BLOCK_ROWS whole rows. One offsets
+    tuple and one mask serve every load and store of q and k. Each thread holds the same
+    columns of both halves, so the rotation needs no data movement between threads.
+    """
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
+    halves = tl.arange(0, 2)
+    cols = tl.arange(0, BLOCK_HALF)
+
+    offs = halves[:, None, None] * HALF + rows[None, :, None].to(tl.int64) * (2 * HALF) + cols[None, None, :]
+    in_bounds = (rows[None, :, None] < n_rows) & (cols[None, None, :] < HALF)
+    mask = tl.broadcast_to(in_bounds, [2, BLOCK_ROWS, BLOCK_HALF])
+
+    # cos/sin are broadcast operands over the two halves (and over batch and heads): the same
+    # row and column index vectors, sliced explicitly, the row taken modulo the sequence length.
+    pos = rows % seq_len
+    c = tl.load(cos_ptr + pos[None, :, None] * stride_cos_s + cols[None, None, :] * stride_cos_d,
+                mask=in_bounds, other=0.0).to(tl.float32)
+    s = tl.load(sin_ptr + pos[None, :, None] * stride_sin_s + cols[None, None, :] * stride_sin_d,
+                mask=in_bounds, other=0.0).to(tl.float32)
+
+    q = tl.load(q_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    k = tl.load(k_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    # [x1, x2] -> [x1, x2] * cos + [-x2, x1] * sin; the halves are swapped in registers.
+    q1, q2 = tl.split(tl.permute(q, [1, 2, 0]))
+    k1, k2 = tl.split(tl.permute(k, [1, 2, 0]))
+    q_rot = q * c + tl.permute(tl.join(-q2, q1), [2, 0, 1]) * s
+    k_rot = k * c + tl.permute(tl.join(-k2, k1), [2, 0, 1]) * s
+    tl.store(q_out_ptr + offs, q_rot.to(q_out_ptr.dtype.element_ty), mask=mask)
+    tl.store(k_out_ptr + offs, k_rot.to(k_out_ptr.dtype.element_ty), mask=mask)
+
+
+# Launch rule, the same for an RTX 4090 and an H100 (both bound by memory bandwidth here):
+# a program moves a tile of about ELEMS_PER_TILE elements of q and as many of k, 4 warps: 16-byte
+# accesses, eight in flight per thread before the first use, and few enough registers for several
+# programs per multiprocessor. When that leaves fewer than two programs per multiprocessor
+# (decode-like calls), the tile shrinks toward MIN_ROWS so that every multiprocessor gets work.
+ELEMS_PER_TILE = 4096
+MIN_ROWS, MAX_ROWS = 16, 256
+NUM_WARPS = 4
+
+
+@functools.lru_cache(maxsize=None)
+def _multiprocessor_count(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).multi_processor_count
+    return 1
+
+
+def rope_launch_config(n_rows, head_dim, device):
+    """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements."""
+    block_half = max(16, triton.next_power_of_2(head_dim // 2))
+    block_rows = min(MAX_ROWS, max(MIN_ROWS, ELEMS_PER_TILE // (2 * block_half)))
+    programs_wanted = 2 * _multiprocessor_count(device)
+    while block_rows > MIN_ROWS and triton.cdiv(n_rows, block_rows) < programs_wanted:
+        block_rows //= 2
+    return block_half, block_rows
+
+
+def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS):
+    """(q_rot, k_rot, cos[:S, :D/2], sin[:S, :D/2]) for q, k of shape (B, H, S, D).
+
+    q and k are only read. The results go to `out` = (q_out, k_out), contiguous tensors shaped
+    and typed like q, when given, else to fresh tensors.
+    """
+    if q.ndim != 4 or q.shape != k.shape:
+        raise ValueError(f"q and k must both be (B, H, S, D); got {tuple(q.shape)} and {tuple(k.shape)}")
+    if q.dtype != k.dtype:
+        raise ValueError(f"q and k must have one dtype; got {q.dtype} and {k.dtype}")
+    batch, heads, seq_len, head_dim = q.shape
+    if head_dim % 2:
+        raise ValueError(f"the head dim must be even; got {head_dim}")
+    half = head_dim // 2
+    if cos.ndim != 2 or sin.ndim != 2 or min(cos.shape[0], sin.shape[0]) < seq_len \
+            or min(cos.shape[1], sin.shape[1]) < half:
+        raise ValueError(f"cos and sin must be (>= {seq_len}, >= {half}); got {tuple(cos.shape)}, {tuple(sin.shape)}")
+    cos_used = cos[:seq_len, :half]
+    sin_used = sin[:seq_len, :half]
+
+    # The kernel reads q and k as contiguous rows; a non-contiguous one is copied into a fresh
+    # tensor first. Nothing is ever written into the caller's q, k, cos or sin.
+    q_in = q if q.is_contiguous() else q.contiguous()
+    k_in = k if k.is_contiguous() else k.contiguous()
+    if out is None:
+        q_out, k_out = torch.empty_like(q_in), torch.empty_like(k_in)
+    else:
+        q_out, k_out = out
+        for t in (q_out, k_out):
+            if t.shape != q.shape or t.dtype != q.dtype or not t.is_contiguous():
+                raise ValueError("out must hold two contiguous tensors shaped and typed like q")
+    n_rows = batch * heads * seq_len
+    if n_rows == 0 or half == 0:
+        return q_out, k_out, cos_used, sin_used
+
+    block_half, rule_rows = rope_launch_config(n_rows, head_dim, q.device)
+    block_rows = rule_rows if block_rows is None else block_rows
+    grid = (triton.cdiv(n_rows, block_rows),)
+    rope_kernel[grid](
+        q_in, k_in, q_out, k_out, cos_used, sin_used,
+        n_rows, seq_len,
+        cos_used.stride(0), cos_used.stride(1), sin_used.stride(0), sin_used.stride(1),
+        HALF=half, BLOCK_HALF=block_half, BLOCK_ROWS=block_rows,
+        num_warps=num_warps,
+    )
+    return q_out, k_out, cos_used, sin_used
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, q, k, cos, sin):
+        return rope_triton(q, k, cos, sin)
