@@ -63,23 +63,38 @@ class Pair:
         for name, value in sizes.items():
             setattr(self.reference, name, value)
 
-    def shrink_to(self, max_elements: int) -> dict[str, tuple[int, int]]:
-        """Halve the largest size knob until the inputs hold at most max_elements.
+    def shrink_to(self, max_elements: int, floor: int = 16) -> dict[str, tuple[int, int]]:
+        """Halve every even size knob above ``floor``, all together, until the inputs
+        hold at most max_elements; returns {knob: (old, new)} for those changed.
 
-        Returns {knob: (old, new)} for the knobs changed. The interpreter runs each
-        program instance in Python, so full KernelBench sizes would take hours.
+        The interpreter runs each program instance in Python, so full KernelBench
+        sizes would take hours. Halving all knobs at once keeps their ratios
+        (a cos/sin cache longer than the sequence stays longer). If the reference
+        cannot run at the smaller sizes, the original sizes are kept.
         """
         original = self.size_knobs()
         current = dict(original)
         torch.manual_seed(0)
         while input_elements(self.reference.get_inputs()) > max_elements:
-            candidates = [n for n, v in current.items() if v >= 2 and v % 2 == 0]
-            if not candidates:
+            shrinkable = [n for n, v in current.items() if v > floor and v % 2 == 0]
+            if not shrinkable:
                 break
-            largest = max(candidates, key=lambda n: current[n])
-            current[largest] //= 2
-            self.set_sizes({largest: current[largest]})
-        return {n: (original[n], current[n]) for n in current if current[n] != original[n]}
+            for name in shrinkable:
+                current[name] //= 2
+            self.set_sizes(current)
+        changed = {n: (original[n], current[n]) for n in current if current[n] != original[n]}
+        if changed and not self._reference_runs():
+            self.set_sizes(original)
+            return {}
+        return changed
+
+    def _reference_runs(self) -> bool:
+        try:
+            with torch.no_grad():
+                self.reference.Model(*self.reference.get_init_inputs())(*self.reference.get_inputs())
+        except Exception:
+            return False
+        return True
 
     def make_models(self, seed: int):
         """Both models built from the same seed, as KernelBench does, so that

@@ -47,9 +47,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="where correctness runs: auto (GPU if present, else the interpreter)")
     parser.add_argument("--dims", action="append", default=[], metavar="NAME=INT",
                         help="set a size variable of the reference (batch_size=2); repeatable, or comma-separated")
-    parser.add_argument("--max-elements", type=int, default=1 << 16, metavar="N",
-                        help="under the interpreter, halve size variables until the inputs hold at most N elements (default 65536)")
+    parser.add_argument("--max-elements", type=int, default=1 << 17, metavar="N",
+                        help="under the interpreter, halve size variables until the inputs hold at most N elements (default 131072)")
     parser.add_argument("--no-speed", action="store_true", help="skip stage 3")
+    parser.add_argument("--skip-compile", action="store_true", help="skip stage 1 (one child process less per candidate)")
+    parser.add_argument("--compile-only", action="store_true", help="stage 1 alone")
     parser.add_argument("--min-speedup", type=float, metavar="X", help="fail stage 3 below this speedup over eager")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON (schema: docs/runtime.md)")
 
@@ -65,7 +67,14 @@ def _options(args):
     if not re.fullmatch(r"(?:sm_?)?\d+a?", args.target.strip()):
         raise ValueError(f"--target {args.target!r} is not of the form sm_89")
     return Options(target=args.target, trials=args.trials, seed=args.seed, timeout=args.timeout, device=args.device,
-                   dims=dims, max_elements=args.max_elements, speed=not args.no_speed, min_speedup=args.min_speedup)
+                   dims=dims, max_elements=args.max_elements, speed=not args.no_speed, min_speedup=args.min_speedup,
+                   children=_children(args))
+
+
+def _children(args) -> tuple:
+    if args.skip_compile and args.compile_only:
+        raise ValueError("--skip-compile and --compile-only exclude each other")
+    return ("compile",) if args.compile_only else ("run",) if args.skip_compile else ("compile", "run")
 
 
 def _usage_error(message: str) -> int:

@@ -19,6 +19,7 @@ def stage_run(spec: dict, progress: Progress) -> None:
 
     from .candidate import Pair, clone_tree, cuda_on_cpu, tensors_in
     from .checks import PoisonFreshMemory, compare_output, mutation, unwritten_elements
+    from .interpreter_fixes import bool_masks
     from .launches import count_launches
 
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
@@ -62,7 +63,7 @@ def stage_run(spec: dict, progress: Progress) -> None:
         sync()
         return out
 
-    with count_launches(interpreted) as counter:
+    with count_launches(interpreted) as counter, (bool_masks() if interpreted else contextlib.nullcontext({})) as fixes:
         try:
             progress.phase("correctness: warm-up forward of ModelNew (compiles, autotunes)")
             forward(new_model, clone_tree(sample), under_shim=True)
@@ -97,10 +98,13 @@ def stage_run(spec: dict, progress: Progress) -> None:
             progress.phase("done")
             return
     if correctness["problems"]:
-        first = correctness["problems"][0]
+        first = min(correctness["problems"], key=lambda p: CHECK_PRIORITY.index(p["check"]))
         failed_trials = sorted({p["trial"] for p in correctness["problems"]})
         what = f"output {first['output']}" if "output" in first else f"input {first['input']}" if "input" in first else ""
         correctness.update(status="fail", reason=f"{first['check']}: {what} {first['detail']} (trials failing: {failed_trials})")
+    if fixes.get("masks_cast_to_bool"):
+        correctness["notes"].append(f"interpreter work-around: {fixes['masks_cast_to_bool']} int32 masks cast to bool "
+                                    "(the interpreter types scalar comparisons joined by & as int32; the compiler types them int1)")
     if interpreted:
         correctness["notes"].append("ran under the Triton interpreter (numpy on CPU): no bf16, no libdevice, no real memory model; races and out-of-bounds reads a GPU would show can pass here")
     progress.put("correctness", correctness)
@@ -115,6 +119,11 @@ def stage_run(spec: dict, progress: Progress) -> None:
         speed = measure(pair, ref_model, new_model, spec, correctness, progress)
         progress.put("speed", speed)
     progress.phase("done")
+
+
+# The most telling problem names the failure: an unwritten tail also shows as
+# NaN and wrong values, but "unwritten" says what to fix.
+CHECK_PRIORITY = ("unwritten", "mutation", "shape", "dtype", "finite", "values", "magnitude")
 
 
 def _compare_all(got, want, compare_output) -> list[dict]:
@@ -145,4 +154,5 @@ def _has_bf16(inputs, model) -> bool:
 def _interpreter_gap(error: BaseException) -> bool:
     """Errors that come from what the interpreter lacks (libdevice, bf16), not from the kernel."""
     text = f"{error} {error.__cause__ or ''}"
-    return any(s in text for s in ("_semantic` argument must be provided", "libdevice", "get_bf16", "bfloat16"))
+    return any(s in text for s in ("_semantic` argument must be provided", "libdevice", "get_bf16", "bfloat16",
+                                   "mask has unsupported dtype"))

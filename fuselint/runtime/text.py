@@ -17,11 +17,13 @@ def _rel(path: str | None) -> str:
     return rel if not rel.startswith("..") else path
 
 
-def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+def _table(rows: list[list[str]], indent: str = "  ", left: int = 1) -> list[str]:
+    """Columns before ``left`` are left-aligned, the rest (numbers) right-aligned."""
     if not rows:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+    return [indent + "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows]
 
 
 def _heading(name: str, stage: dict, detail: str = "") -> str:
@@ -43,8 +45,10 @@ def render(report: dict) -> str:
     lines += _speed(stages["speed"])
     launches = stages["launches"]
     counts = ", ".join(f"{k} x{v}" for k, v in launches.get("kernels", {}).items())
-    lines.append(_heading("launches", launches, f"({launches.get('count', 0)} launches{': ' + counts if counts else ''})"))
-    lines += ["", f"verdict: {report['verdict'].upper()}"]
+    n = launches.get("count", 0)
+    lines.append(_heading("launches", launches, f"({n} launch{'es' if n != 1 else ''}{': ' + counts if counts else ''})"))
+    skipped = [n for n, s in stages.items() if s["status"] == "skip"]
+    lines += ["", f"verdict: {report['verdict'].upper()}" + (f" (skipped: {', '.join(skipped)})" if skipped else "")]
     return "\n".join(lines)
 
 
@@ -82,7 +86,7 @@ def _correctness(stage: dict) -> list[str]:
         where = f"output {p['output']}" if "output" in p else f"input {p['input']}" if "input" in p else ""
         rows.append([str(p.get("trial", "")), where, p["check"], p["detail"]])
     if len(rows) > 1:
-        lines += _table(rows)
+        lines += _table(rows, left=4)
     if len(problems) > 12:
         lines.append(f"  ... {len(problems) - 12} more (--json)")
     lines += [f"  note: {n}" for n in stage.get("notes", [])]

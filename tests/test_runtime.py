@@ -1,0 +1,228 @@
+"""The runtime (`fuselint run`): each check caught by a kernel built to fail it.
+
+Every candidate runs in child processes, as in real use; on a machine without
+a GPU (CI) correctness runs under Triton's interpreter and speed is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuselint.runtime import cli
+from fuselint.runtime.runner import Options, run_candidate
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "runtime_data"
+AXPY_REF = str(DATA / "axpy_reference.py")
+AXPY16_REF = str(DATA / "axpy_reference_fp16.py")
+RUN_ONLY = Options(trials=2, children=("run",), timeout=120)
+COMPILE_ONLY = Options(children=("compile",), timeout=300)
+
+
+def checks_of(report: dict) -> set[str]:
+    return {p["check"] for p in report["stages"]["correctness"]["problems"]}
+
+
+def test_cli_module_imports_nothing_heavy():
+    code = "import sys, fuselint.runtime.cli; sys.exit(int(any(m in sys.modules for m in ('torch', 'triton'))))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="fuselint")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def test_parsers_registered_with_their_commands():
+    args = _parser().parse_args(["run", "k.py", "--reference", "r.py", "--target", "sm_90", "--jobs", "3"])
+    assert args.func is cli.run_command and args.target == "sm_90" and args.jobs == 3
+    args = _parser().parse_args(["confirm", "k.py", "--reference", "r.py"])
+    assert args.func is cli.confirm_command
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "missing.py", "--reference", AXPY_REF],
+    ["run", str(DATA / "good" / "axpy.py"), "--reference", "missing_ref.py"],
+    ["run", str(DATA / "good" / "axpy.py"), "--reference", AXPY_REF, "--batch", str(DATA / "bad")],
+    ["run", str(DATA / "good" / "axpy.py"), "--reference", AXPY_REF, "--target", "ampere"],
+    ["run", str(DATA / "good" / "axpy.py"), "--reference", AXPY_REF, "--dims", "ROWS=two"],
+])
+def test_usage_errors_exit_2(argv):
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 2
+
+
+def test_usage_error_exit_2_from_argparse():
+    with pytest.raises(SystemExit) as leaving:
+        _parser().parse_args(["run", "k.py"])  # --reference is required
+    assert leaving.value.code == 2
+
+
+# --- stage 1: compile for sm_89 on a machine without a GPU --------------------------------
+
+
+def test_compile_rope_example_for_sm89():
+    report = run_candidate(str(ROOT / "examples" / "rope.py"), str(ROOT / "examples" / "rope_reference.py"), COMPILE_ONLY)
+    stage = report["stages"]["compile"]
+    assert stage["status"] == "pass", stage
+    (kernel,) = stage["kernels"]
+    assert kernel["name"] == "rope_kernel" and kernel["status"] == "compiled" and kernel["launches"] == 1
+    variant = kernel["variants"][0]
+    # Derived from the real (full-size) arguments: bf16 pointers, head_dim 128 -> BLOCK_HALF 64.
+    assert variant["signature"]["q_ptr"] == "*bf16" and variant["constexprs"]["BLOCK_HALF"] == 64
+    assert variant["num_warps"] == 4 and variant["registers"] > 0 and "spill_stores" in variant
+
+
+def test_compile_house_kernel_that_asserts_is_cuda():
+    report = run_candidate(str(DATA / "house_rope.py"), str(ROOT / "examples" / "rope_reference.py"), COMPILE_ONLY)
+    stage = report["stages"]["compile"]
+    assert stage["status"] == "pass", stage
+    assert stage["kernels"][0]["name"] == "rope_kernel_inplace"
+    assert "posing as cuda" in stage["reached_via"]
+
+
+def test_compile_error_non_power_of_two_arange_with_file_and_line():
+    report = run_candidate(str(DATA / "bad" / "non_pow2_arange.py"), AXPY_REF, COMPILE_ONLY)
+    stage = report["stages"]["compile"]
+    assert stage["status"] == "fail"
+    (error,) = stage["kernels"][0]["errors"]
+    assert "power of 2" in error["message"]
+    assert error["file"].endswith("non_pow2_arange.py") and error["line"] == 9  # the tl.arange line
+    assert report["verdict"] == "fail"
+
+
+def test_compile_says_when_a_kernel_cannot_be_reached():
+    report = run_candidate(str(DATA / "bad" / "unreachable.py"), AXPY_REF, COMPILE_ONLY)
+    stage = report["stages"]["compile"]
+    assert stage["status"] == "fail" and "no kernel reached" in stage["reason"]
+    assert "unreachable.py:18" in stage["reason"]
+    assert stage["kernels"] == [{"name": "axpy_kernel", "file": str(DATA / "bad" / "unreachable.py"), "line": 8,
+                                 "status": "not_reached", "launches": 0, "variants": []}]
+
+
+# --- stages 2 and 4: correctness under the interpreter ------------------------------------
+
+
+@pytest.mark.parametrize("reference", [AXPY_REF, AXPY16_REF], ids=["fp32", "fp16"])
+def test_good_kernel_passes(reference):
+    report = run_candidate(str(DATA / "good" / "axpy.py"), reference, RUN_ONLY)
+    assert report["stages"]["correctness"]["status"] == "pass", report["stages"]["correctness"]
+    assert report["stages"]["launches"] == {"status": "pass", "reason": None, "count": 1, "kernels": {"axpy_kernel": 1}}
+    assert report["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("kernel, reference, check", [
+    ("wrong_values", AXPY_REF, "values"),
+    ("wrong_values", AXPY16_REF, "values"),
+    ("unwritten_tail", AXPY_REF, "unwritten"),
+    ("mutates_input", AXPY_REF, "mutation"),
+    ("zeros_output", str(DATA / "tiny_reference.py"), "magnitude"),
+])
+def test_wrong_kernel_caught_by_its_check(kernel, reference, check):
+    report = run_candidate(str(DATA / "bad" / f"{kernel}.py"), reference, RUN_ONLY)
+    stage = report["stages"]["correctness"]
+    assert stage["status"] == "fail"
+    assert stage["reason"].startswith(check), stage["reason"]
+    assert check in checks_of(report)
+    assert report["verdict"] == "fail"
+
+
+def test_zeros_pass_allclose_but_not_the_magnitude_check():
+    report = run_candidate(str(DATA / "bad" / "zeros_output.py"), str(DATA / "tiny_reference.py"), RUN_ONLY)
+    assert checks_of(report) == {"magnitude"}
+
+
+def test_unwritten_tail_located():
+    report = run_candidate(str(DATA / "bad" / "unwritten_tail.py"), AXPY_REF, RUN_ONLY)
+    (unwritten,) = [p for p in report["stages"]["correctness"]["problems"] if p["check"] == "unwritten"]
+    # 4 x 1000 elements, 15 blocks of 256 written: the last 160 are not.
+    assert unwritten["detail"].startswith("160 of 4000 elements never written, first at [3, 840]")
+
+
+def test_torch_only_model_fails_no_triton_kernel_ran():
+    report = run_candidate(str(DATA / "bad" / "torch_only.py"), AXPY_REF, RUN_ONLY)
+    assert report["stages"]["correctness"]["status"] == "pass"
+    assert report["stages"]["launches"]["status"] == "fail"
+    assert report["stages"]["launches"]["reason"] == "no Triton kernel ran in ModelNew's forward"
+    assert report["verdict"] == "fail"
+
+
+def test_hang_is_killed_at_the_timeout():
+    options = Options(trials=1, children=("run",), timeout=12)
+    report = run_candidate(str(DATA / "bad" / "hang.py"), AXPY_REF, options)
+    stage = report["stages"]["correctness"]
+    assert stage["status"] == "fail" and stage["reason"].startswith("timed out after 12 s")
+    assert report["children"]["run"]["elapsed_s"] < 30
+
+
+def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys):
+    argv = ["run", str(DATA / "house_rope.py"), "--reference", str(DATA / "rope_reference_fp32.py"), "--trials", "1", "--json"]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["schema"] == "fuselint.runtime/1"
+    assert report["stages"]["compile"]["status"] == "pass"
+    stage = report["stages"]["correctness"]
+    assert {(p["check"], p.get("input")) for p in stage["problems"]} == {("mutation", 0), ("mutation", 1)}
+    assert report["stages"]["speed"]["status"] == "skip"
+
+
+def test_batch_one_json_line_per_candidate_and_progress(tmp_path, capsys):
+    for name in ("good/axpy.py", "bad/wrong_values.py"):
+        shutil.copy(DATA / name, tmp_path / Path(name).name)
+    argv = ["run", "--batch", str(tmp_path), "--reference", AXPY_REF, "--jobs", "2", "--trials", "1", "--skip-compile"]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert sorted((Path(r["kernel"]).name, r["verdict"]) for r in lines) == [("axpy.py", "pass"), ("wrong_values.py", "fail")]
+    assert "2/2" in captured.err
+
+
+# --- the checks themselves, in process ----------------------------------------------------
+
+
+def test_checks_compare_shapes_dtypes_and_values():
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.checks import compare_output, mutation
+
+    want = torch.randn(8, 8)
+    assert compare_output(want.clone(), want) == []
+    assert compare_output(want.reshape(64), want)[0]["check"] == "shape"
+    assert compare_output(want.half(), want)[0]["check"] == "dtype"
+    assert [p["check"] for p in compare_output(want * 1.01, want)] == ["values", "magnitude"]
+    half = (torch.randn(100) * 1e-3).half()
+    assert [p["check"] for p in compare_output(torch.full_like(half, 1e-3), half)] == ["magnitude"]
+    x = torch.randn(4)
+    assert mutation([x + 1], [x.clone()], [x.clone()])[0]["check"] == "mutation"
+    assert mutation([x + 1], [x + 1], [x.clone()]) == []  # the reference updates in place too
+
+
+def test_poison_marks_what_a_kernel_leaves_unwritten():
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.checks import PoisonFreshMemory, unwritten_elements
+
+    def forward(which):
+        with PoisonFreshMemory(which):
+            out = torch.empty(10)
+            out[:7] = 1.0
+        return out
+
+    (problem,) = unwritten_elements([forward(0)], [forward(1)])
+    assert problem["detail"].startswith("3 of 10 elements never written, first at [7]")
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a GPU")
+def test_speed_on_gpu():
+    report = run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, Options(trials=1, children=("run",)))
+    speed = report["stages"]["speed"]
+    assert speed["status"] == "pass" and speed["ms"]["model_new"] > 0 and speed["copy_gbps"] > 0
+    assert set(speed["speedup"]) >= {"vs_eager"}
