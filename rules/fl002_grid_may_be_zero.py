@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.model.grid import grid_dimensions, resolve
+from fuselint.model.kernel import tile_extents
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
 
@@ -25,26 +26,41 @@ def _ceil_division(node: cst.BinaryOperation) -> bool:
     return divisor.isdigit() and addend.isdigit() and int(addend) == int(divisor) - 1
 
 
-def zero_cause(node: cst.BaseExpression, scope, depth: int = 0) -> cst.BaseExpression | None:
-    """The sub-expression that can make a grid dimension 0, or None when it cannot be 0."""
+def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst.BaseExpression | None:
+    """The sub-expression that can make a grid dimension 0, or None when it cannot be 0.
+    Only a division by a block size counts (`is_block`): `x.numel() // n_cols` is a row count,
+    exact by construction, not a tiling."""
     if depth > 8:
         return None
+    again = lambda n: zero_cause(n, scope, is_block, depth + 1)  # noqa: E731
     if isinstance(node, cst.Integer):
         return node if node.evaluated_value == 0 else None
     if isinstance(node, cst.BinaryOperation):
-        if isinstance(node.operator, cst.FloorDivide | cst.RightShift):
-            return None if _ceil_division(node) else node
+        if isinstance(node.operator, cst.FloorDivide):
+            return None if _ceil_division(node) or not is_block(node.right) else node
         if isinstance(node.operator, cst.Multiply):
-            return zero_cause(node.left, scope, depth + 1) or zero_cause(node.right, scope, depth + 1)
+            return again(node.left) or again(node.right)
         return None
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "int":
-        if node.args and isinstance(node.args[0].value, cst.BinaryOperation) and isinstance(node.args[0].value.operator, cst.Divide):
+        inner = node.args[0].value if node.args else None
+        if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Divide) and is_block(inner.right):
             return node
         return None
     if isinstance(node, cst.Name):
         bound = resolve(node, scope)
-        return None if bound is None else zero_cause(bound, scope, depth + 1)
+        return None if bound is None else again(bound)
     return None
+
+
+def _block_sizes(launch) -> set[str]:
+    """The source of every value the launch passes to a block size: a constexpr parameter
+    that is a tile extent of the kernel."""
+    kernel = launch.kernel
+    extents = {e.node.value for e in tile_extents(kernel) if isinstance(e.node, cst.Name)}
+    return {
+        code_of(arg) for p in kernel.params if p.constexpr and p.name in extents
+        if (arg := launch.argument_for(kernel, p.name)) is not None
+    }
 
 
 class GridMayBeZero(Rule):
@@ -75,8 +91,15 @@ class GridMayBeZero(Rule):
         for launch in module.launches:
             if launch.kernel is None:
                 continue
+            blocks = _block_sizes(launch)
+
+            def is_block(divisor: cst.BaseExpression) -> bool:
+                if isinstance(divisor, cst.Integer):  # house block sizes start at 16; `// 2` halves a count
+                    return divisor.evaluated_value >= 16
+                return isinstance(divisor, cst.Subscript) or code_of(divisor) in blocks  # meta["BLOCK"]
+
             for dim, scope in grid_dimensions(module, launch) or ():
-                cause = zero_cause(dim, scope)
+                cause = zero_cause(dim, scope, is_block)
                 if cause is not None:
                     yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
                                              "use triton.cdiv(...) or max(1, ...)")

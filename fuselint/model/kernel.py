@@ -170,7 +170,7 @@ class Kernel:
     def shapes(self) -> ShapeInference:
         if self._shapes is None:
             self._shapes = ShapeInference(
-                self.imports.tl_function, lambda name: [b for b in self.bindings.get(name, []) if b.kind != "aug"], self.dim_of
+                self.imports.tl_function, lambda name: self.bindings.get(name, []), self.dim_of
             )
         return self._shapes
 

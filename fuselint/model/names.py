@@ -35,6 +35,14 @@ class ImportTable:
 
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
+        self._ambiguous: set[str] = set()
+
+    def _bind(self, local: str, full: str) -> None:
+        # A name imported twice as different things (`try: from a import f` / `except: from b
+        # import f`, or imports guarded by a version check) is not known: resolve it to nothing.
+        if self.aliases.get(local, full) != full:
+            self._ambiguous.add(local)
+        self.aliases[local] = full
 
     def add(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):
@@ -43,10 +51,10 @@ class ImportTable:
                 if full is None:
                     continue
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.aliases[alias.asname.name.value] = full
+                    self._bind(alias.asname.name.value, full)
                 else:  # `import triton.language` binds `triton`
                     head = full.split(".")[0]
-                    self.aliases[head] = head
+                    self._bind(head, head)
             return
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return
@@ -60,7 +68,7 @@ class ImportTable:
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.aliases[local] = f"{module}.{name}"
+            self._bind(local, f"{module}.{name}")
 
     def qualname(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of a reference, or None when it is not an imported name."""
@@ -69,7 +77,7 @@ class ImportTable:
             return None
         head, _, rest = name.partition(".")
         full = self.aliases.get(head)
-        if full is None:
+        if full is None or head in self._ambiguous:
             return None
         return f"{full}.{rest}" if rest else full
 

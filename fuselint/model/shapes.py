@@ -142,13 +142,20 @@ class ShapeInference:
         return shape
 
     def shape_of_name(self, name: str) -> Shape:
-        shapes = []
+        """The shape every binding of `name` agrees on; None when they differ (the shape then
+        depends on where the name is read) or when an augmented assignment widens it."""
+        shapes, widened = [], []
         for binding in self._bindings(name):
             shape = binding.shape(self)
             if shape is None:
                 return None
-            shapes.append(shape)
+            (widened if binding.kind == "aug" else shapes).append(shape)
         if not shapes or any(s != shapes[0] for s in shapes):
+            return None
+        try:
+            if any(broadcast(shapes[0], w) != shapes[0] for w in widened):
+                return None
+        except Incompatible:
             return None
         return shapes[0]
 

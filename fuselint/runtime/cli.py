@@ -54,6 +54,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile-only", action="store_true", help="stage 1 alone")
     parser.add_argument("--min-speedup", type=float, metavar="X", help="fail stage 3 below this speedup over eager")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON (schema: docs/runtime.md)")
+    parser.add_argument("--json-out", metavar="FILE", help="also write the full JSON report to FILE")
 
 
 def _options(args):
@@ -116,12 +117,15 @@ def run_command(args) -> int:
         report = run_candidate(args.kernel, args.reference, options)
     finally:
         kill_all_children()
-    _print_report(report, args.json)
+    _print_report(report, args)
     return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
 
 
-def _print_report(report: dict, as_json: bool, lint_lines: list[str] | None = None) -> None:
-    if as_json:
+def _print_report(report: dict, args, lint_lines: list[str] | None = None) -> None:
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+    if args.json:
         print(json.dumps(report, indent=2, default=str))
         return
     from .text import render
@@ -141,7 +145,10 @@ def confirm_command(args) -> int:
         from fuselint.engine import lint_file
     except ImportError as error:
         return _usage_error(f"confirm needs the static checker (fuselint.engine.lint_file): {error}")
-    findings = lint_file(args.kernel)
+    try:
+        findings = lint_file(args.kernel)
+    except ValueError as error:  # not a file the linter can read
+        return _usage_error(str(error))
     from .runner import kill_all_children, run_candidate
 
     try:
@@ -153,7 +160,7 @@ def confirm_command(args) -> int:
     lint_lines = [f"lint: {len(findings)} finding(s), {report['lint']['fatal']} fatal"] + [
         f"  {f['path']}:{f['line']}:{f['column']}: {f['code']} {f['name']}{' (fatal)' if f['fatal'] else ''}: {f['message']}"
         for f in report["lint"]["findings"]]
-    _print_report(report, args.json, lint_lines)
+    _print_report(report, args, lint_lines)
     if not args.json:
         print(f"lint and run {'agree' if report['agreement']['agree'] else 'DISAGREE'}: {report['agreement']['detail']}")
     ok = report["lint"]["fatal"] == 0 and report["verdict"] == "pass"

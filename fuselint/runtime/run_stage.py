@@ -29,7 +29,8 @@ def stage_run(spec: dict, progress: Progress) -> None:
     correctness = {"status": "pass", "reason": None, "mode": "gpu" if gpu else "interpreter",
                    "trials": spec["trials"], "seed": spec["seed"], "notes": [], "problems": []}
     launches = {"status": "skip", "reason": "correctness did not get to run ModelNew", "count": 0, "kernels": {}}
-    speed = {"status": "skip", "reason": "no GPU: speed is measured on a GPU only" if not gpu else "correctness failed"}
+    speed = {"status": "skip", "reason": "no GPU: speed is measured on a GPU only" if not gpu else
+             "not asked for" if not spec.get("speed", True) else "ModelNew did not finish its correctness runs"}
     progress.put("correctness", correctness)
     progress.put("launches", launches)
     progress.put("speed", speed)

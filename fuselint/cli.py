@@ -1,0 +1,110 @@
+"""The command line: `fuselint check`, `fuselint rule`, and the runtime's `run` / `confirm`.
+Exit codes as Ruff's: 0 clean, 1 findings, 2 usage or input error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from fuselint import __version__
+from fuselint.config import ConfigError, load_settings
+from fuselint.engine import lint_paths
+from fuselint.reporters import REPORTERS
+from fuselint.rules import all_rules, rule_by_code
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in value.split(",") if c.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fuselint", description="A static linter for Triton kernels.")
+    parser.add_argument("--version", action="version", version=f"fuselint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="lint files and folders")
+    check.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
+    check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (replaces the configured set)")
+    check.add_argument("--extend-select", type=_codes, help="rule codes or prefixes to enable in addition")
+    check.add_argument("--ignore", type=_codes, help="rule codes or prefixes to disable")
+    check.add_argument("--output-format", choices=sorted(REPORTERS), default="text")
+    check.add_argument("--statistics", action="store_true", help="print the count of findings per rule")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
+    check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
+    check.set_defaults(func=run_check)
+
+    rule = commands.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("code", nargs="?", help="a rule code (FL003) or name (block-not-power-of-two)")
+    rule.add_argument("--all", action="store_true", help="list every rule")
+    rule.set_defaults(func=run_rule)
+
+    from fuselint.runtime import cli as runtime_cli  # light: torch/triton load only when run
+
+    runtime_cli.register(commands)
+    return parser
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config).with_overrides(
+            select=args.select, extend_select=args.extend_select,
+        )
+    except ConfigError as error:
+        print(f"fuselint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.ignore:
+        settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
+    result = lint_paths(args.paths, settings)
+    for error in result.errors:
+        print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
+    out = sys.stdout
+    if args.statistics and args.output_format == "text":
+        counts = Counter((f.code, f.name) for f in result.findings)
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            out.write(f"{count:>5}  {code}  {name}\n")
+    elif args.quiet and args.output_format == "text":
+        for f in sorted(result.findings):
+            out.write(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n")
+    else:
+        REPORTERS[args.output_format](result, out)
+    if result.errors:
+        return EXIT_ERROR
+    if result.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_rule(args: argparse.Namespace) -> int:
+    if args.all:
+        for rule in all_rules():
+            fatal = "fatal" if rule.fatal else ""
+            print(f"{rule.code}  {rule.name:<28} {fatal:<6} {rule.summary()}")
+        return EXIT_CLEAN
+    if not args.code:
+        print("fuselint: error: give a rule code, or --all", file=sys.stderr)
+        return EXIT_ERROR
+    rule = rule_by_code(args.code)
+    if rule is None:
+        print(f"fuselint: error: no rule {args.code!r}; `fuselint rule --all` lists them", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"Fatal (Triton's compiler rejects it): {'yes' if rule.fatal else 'no'}\n")
+    print(rule.docs())
+    return EXIT_CLEAN
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # argparse: 0 for --help/--version, 2 for usage errors
+        return int(exit.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    return args.func(args)

@@ -1,0 +1,60 @@
+"""SARIF 2.1.0, the format GitHub code scanning uploads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from fuselint import __version__
+from fuselint.engine import LintResult
+from fuselint.rules import all_rules
+
+_HELP_URI = "https://github.com/fuselint/fuselint/blob/main/rules/{module}.py"
+
+
+def _rule_entry(rule) -> dict:
+    module = rule.__module__.rsplit(".", 1)[-1]
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary()},
+        "fullDescription": {"text": rule.summary()},
+        "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "helpUri": _HELP_URI.format(module=module),
+        "defaultConfiguration": {"level": "error" if rule.fatal else "warning"},
+        "properties": {"tags": ["triton", "fatal" if rule.fatal else "house-rule"]},
+    }
+
+
+def write(result: LintResult, out: TextIO) -> None:
+    rules = all_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    results = []
+    for f in sorted(result.findings):
+        uri = Path(f.path).as_posix()
+        results.append({
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error" if f.fatal else "warning",
+            "message": {"text": f.message},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri.removeprefix("./")},
+                    "region": {"startLine": f.line, "startColumn": f.column,
+                               "endLine": f.end_line, "endColumn": f.end_column},
+                }
+            }],
+        })
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "fuselint", "version": __version__,
+                                "informationUri": "https://github.com/fuselint/fuselint",
+                                "rules": [_rule_entry(rule) for rule in rules]}},
+            "results": results,
+        }],
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
