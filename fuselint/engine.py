@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fuselint.config import Settings, load_settings
 from fuselint.findings import Finding, InputError, Report
 from fuselint.model.module import ModuleModel
+from fuselint.positions import Span, positions
 from fuselint.rule import Rule
 from fuselint.rules import all_rules
 
 # A file that names neither can hold no kernel and no KernelBench model: skip it unparsed.
 _MARKERS = (b"triton", b"ModelNew")
+_FIRST_LINE = Span(1, 1, 1, 1)
 _NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.I)
 
 
@@ -69,7 +70,7 @@ def lint_source(data: bytes | str, path: str | Path, settings: Settings | None =
             reports.extend((rule, report) for report in rule.check_module(model))
         except Exception as error:  # one rule's bug must not stop the others
             internal.append(_internal_error(rule, error, path))
-    findings = _to_findings(reports, module, path) + internal
+    findings = _to_findings(reports, module, raw, path) + internal
     return _apply_noqa(findings, raw)
 
 
@@ -104,21 +105,16 @@ def _internal_error(rule: Rule, error: Exception, path: Path) -> Finding:
     return Finding(str(path), 1, 1, "FL998", "internal-error", message, 1, 1, False)
 
 
-def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module, path: Path) -> list[Finding]:
+def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module, raw: bytes, path: Path) -> list[Finding]:
     if not reports:
         return []
-    # Positions only for files that have a finding: the provider costs a pass over the tree.
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    spans = positions(module, raw, [report.node for _, report in reports])
     findings = []
     for rule, report in reports:
-        where = positions.get(report.node)
-        if where is None:
-            line = column = end_line = end_column = 1
-        else:
-            line, column = where.start.line, where.start.column + 1
-            end_line, end_column = where.end.line, where.end.column + 1
+        span = spans.get(id(report.node), _FIRST_LINE)
         fatal = rule.fatal if report.fatal is None else report.fatal
-        findings.append(Finding(str(path), line, column, rule.code, rule.name, report.message, end_line, end_column, fatal))
+        findings.append(Finding(str(path), span.line, span.column, rule.code, rule.name, report.message,
+                                span.end_line, span.end_column, fatal))
     return sorted(set(findings))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.model.module import Launch, ModuleModel, Scope
+from fuselint.model.walk import Walker
 
 
 def resolve(name: cst.Name, scope: Scope) -> cst.BaseExpression | None:
@@ -13,7 +14,7 @@ def resolve(name: cst.Name, scope: Scope) -> cst.BaseExpression | None:
     return scope.single(name.value)
 
 
-class _Returns(cst.CSTVisitor):
+class _Returns(Walker):
     """The values returned by one function, not by the functions nested in it."""
 
     def __init__(self, root: cst.FunctionDef) -> None:
@@ -32,7 +33,7 @@ class _Returns(cst.CSTVisitor):
 
 def _returned(function: cst.FunctionDef) -> cst.BaseExpression | None:
     visitor = _Returns(function)
-    function.visit(visitor)
+    visitor.walk(function)
     return visitor.values[0] if len(visitor.values) == 1 else None
 
 

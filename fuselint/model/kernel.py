@@ -13,6 +13,7 @@ import libcst as cst
 from fuselint.model.names import ImportTable
 from fuselint.model.shapes import Dim, Shape, ShapeInference, _kw, split_shape
 from fuselint.model.source import code_of
+from fuselint.model.walk import Walker
 
 if TYPE_CHECKING:
     from fuselint.model.module import Launch, ModuleModel
@@ -178,35 +179,21 @@ class Kernel:
         return self.shapes.shape_of(node)
 
 
-class KernelScanner(cst.CSTVisitor):
-    """One visit of a kernel body that fills a Kernel."""
+class KernelScanner(Walker):
+    """One walk of a kernel body that fills a Kernel."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.loop_stack: list[Loop] = []
-        self.depth = 0  # nested function/lambda/class bodies are not the kernel's
 
-    # nested scopes ------------------------------------------------------------------------
+    # nested scopes (functions, lambdas, classes) are not the kernel's ------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if node is self.kernel.node:
-            return True
-        self.depth += 1
         return False
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node is not self.kernel.node:
-            self.depth -= 1
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Decorator(self, node: cst.Decorator) -> bool:
-        return False  # decorators run on the host
-
-    def visit_Parameters(self, node: cst.Parameters) -> bool:
         return False
 
     # bindings ---------------------------------------------------------------------------
@@ -242,38 +229,25 @@ class KernelScanner(cst.CSTVisitor):
             self._bind(node.asname.name, node.item, node, "with")
 
     # loops ------------------------------------------------------------------------------
-    def visit_For(self, node: cst.For) -> None:
-        targets = _names_in(node.target)
-        static = False
-        if isinstance(node.iter, cst.Call):
-            static = self.kernel.imports.tl_function(node.iter.func) in _STATIC_LOOPS
-        loop = Loop(node, frozenset(targets), node.iter, static)
+    def _loop(self, loop: Loop, inside: list, after: cst.CSTNode | None) -> bool:
+        """Walk a loop's parts with the loop on the stack, and its `else` block without."""
+        self.kernel.loops.append(loop)
+        self.loop_stack.append(loop)
+        for part in inside:
+            self.walk(part)
+        self.loop_stack.pop()
+        if after is not None:
+            self.walk(after)
+        return False
+
+    def visit_For(self, node: cst.For) -> bool:
+        static = isinstance(node.iter, cst.Call) and self.kernel.imports.tl_function(node.iter.func) in _STATIC_LOOPS
         self._bind(node.target, None, node, "loop")
-        self.kernel.loops.append(loop)
-        self.loop_stack.append(loop)
+        self.walk(node.iter)
+        return self._loop(Loop(node, frozenset(_names_in(node.target)), node.iter, static), [node.body], node.orelse)
 
-    def leave_For(self, node: cst.For) -> None:
-        self.loop_stack.pop()
-
-    def visit_While(self, node: cst.While) -> None:
-        loop = Loop(node, frozenset(), None, False)
-        self.kernel.loops.append(loop)
-        self.loop_stack.append(loop)
-
-    def leave_While(self, node: cst.While) -> None:
-        self.loop_stack.pop()
-
-    def visit_For_orelse(self, node: cst.For) -> None:
-        self.loop_stack.pop()  # the else block runs after the loop, not in it
-
-    def leave_For_orelse(self, node: cst.For) -> None:
-        self.loop_stack.append(_loop_of(self.kernel, node))
-
-    def visit_While_orelse(self, node: cst.While) -> None:
-        self.loop_stack.pop()
-
-    def leave_While_orelse(self, node: cst.While) -> None:
-        self.loop_stack.append(_loop_of(self.kernel, node))
+    def visit_While(self, node: cst.While) -> bool:
+        return self._loop(Loop(node, frozenset(), None, False), [node.test, node.body], node.orelse)
 
     def _exit(self, node: cst.CSTNode) -> None:
         if self.loop_stack:
@@ -312,10 +286,6 @@ class KernelScanner(cst.CSTVisitor):
         self.kernel.subscripts.append((node, tuple(self.loop_stack)))
 
 
-def _loop_of(kernel: Kernel, node: cst.CSTNode) -> Loop:
-    return next(loop for loop in kernel.loops if loop.node is node)
-
-
 def _argument(call: cst.Call, keyword: str | None, position: int) -> cst.BaseExpression | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == keyword:
@@ -351,7 +321,7 @@ def build_kernel(node: cst.FunctionDef, module: "ModuleModel", decorators: list[
             )
         kernel.params.append(Param(p.name.value, p, constexpr, p.default))
         kernel.bindings.setdefault(p.name.value, []).append(Binding(p.name.value, "param", None, p))
-    node.body.visit(KernelScanner(kernel))
+    KernelScanner(kernel).walk(node.body)
     return kernel
 
 

@@ -11,6 +11,7 @@ import libcst as cst
 
 from fuselint.model.kernel import Kernel, build_kernel
 from fuselint.model.names import ImportTable, dotted
+from fuselint.model.walk import Walker
 
 JIT = {"triton.jit", "triton.runtime.jit", "triton.runtime.jit.jit", "triton.runtime.jit.JITFunction"}
 AUTOTUNE = {"triton.autotune", "triton.runtime.autotune", "triton.runtime.autotuner.autotune"}
@@ -91,7 +92,7 @@ class ModuleModel:
         self.kernels: list[Kernel] = []
         self._kernel_aliases: dict[str, Kernel] = {}
         self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
-        module.visit(_ModuleScanner(self))
+        _ModuleScanner(self).walk(module)
         self._find_kernels()
         for launch in self.launches:
             launch.kernel = self._kernel_aliases.get(launch.target)
@@ -144,7 +145,7 @@ class ModuleModel:
             value = value.args[0].value
 
 
-class _ModuleScanner(cst.CSTVisitor):
+class _ModuleScanner(Walker):
     def __init__(self, model: ModuleModel) -> None:
         self.model = model
         self.scopes: list[Scope] = [model.scope]
