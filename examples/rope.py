@@ -7,12 +7,22 @@ import triton.language as tl
 
 
 @triton.jit
+def _rotate_half(x, c, s, BLOCK_ROWS: tl.constexpr, BLOCK_HALF: tl.constexpr):
+    """[x1, x2] -> [x1 * c - x2 * s, x2 * c + x1 * s] for a [BLOCK_ROWS, 2 * BLOCK_HALF] tile whose
+    columns hold the first half then the second half of each row; c, s: [BLOCK_ROWS, BLOCK_HALF]."""
+    x1, x2 = tl.split(tl.permute(tl.reshape(x, [BLOCK_ROWS, 2, BLOCK_HALF]), [0, 2, 1]))
+    y = tl.join(x1 * c - x2 * s, x2 * c + x1 * s)
+    return tl.reshape(tl.permute(y, [0, 2, 1]), [BLOCK_ROWS, 2 * BLOCK_HALF])
+
+
+@triton.jit
 def rope_kernel(
     q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr,
     n_rows, seq_len,
     stride_cos_s, stride_cos_d, stride_sin_s, stride_sin_d,
     HALF: tl.constexpr,
     BLOCK_HALF: tl.constexpr,
+    BLOCK_D: tl.constexpr,
     BLOCK_ROWS: tl.constexpr,
 ):
     """Rotate-half RoPE over rows of 2 * HALF elements, out of place.
@@ -20,34 +30,34 @@ def rope_kernel(
     q, k, q_out, k_out: contiguous (n_rows, 2 * HALF), one row per (batch, head, position).
     cos, sin: (>= seq_len, >= HALF), any strides; row r uses cos[r % seq_len, :HALF].
 
-    The tile is [2, BLOCK_ROWS, BLOCK_HALF]: both halves of BLOCK_ROWS whole rows. One offsets
-    tuple and one mask serve every load and store of q and k. Each thread holds the same
-    columns of both halves, so the rotation needs no data movement between threads.
+    The tile is BLOCK_ROWS whole rows, [BLOCK_ROWS, BLOCK_D] with BLOCK_D = 2 * BLOCK_HALF: tile
+    column j holds element (j // BLOCK_HALF) * HALF + j % BLOCK_HALF of its row, so the two halves
+    of a row sit in the two halves of the tile even when HALF is not a power of two (the padding
+    columns are masked off). One offsets tuple and one mask serve every load and store of q and k;
+    the halves are taken apart and put back together in registers.
     """
     pid = tl.program_id(0)
     rows = pid * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
-    halves = tl.arange(0, 2)
-    cols = tl.arange(0, BLOCK_HALF)
+    cols = tl.arange(0, BLOCK_D)
+    halves = tl.arange(0, BLOCK_HALF)
 
-    offs = halves[:, None, None] * HALF + rows[None, :, None].to(tl.int64) * (2 * HALF) + cols[None, None, :]
-    in_bounds = (rows[None, :, None] < n_rows) & (cols[None, None, :] < HALF)
-    mask = tl.broadcast_to(in_bounds, [2, BLOCK_ROWS, BLOCK_HALF])
+    col_in_half = cols % BLOCK_HALF
+    offs = rows[:, None].to(tl.int64) * (2 * HALF) + ((cols // BLOCK_HALF) * HALF + col_in_half)[None, :]
+    mask = (rows[:, None] < n_rows) & (col_in_half[None, :] < HALF)
 
-    # cos/sin are broadcast operands over the two halves (and over batch and heads): the same
-    # row and column index vectors, sliced explicitly, the row taken modulo the sequence length.
+    # cos/sin are broadcast over batch and heads: the same row vector, taken modulo the sequence
+    # length, and the half-width column vector, sliced explicitly.
     pos = rows % seq_len
-    c = tl.load(cos_ptr + pos[None, :, None] * stride_cos_s + cols[None, None, :] * stride_cos_d,
-                mask=in_bounds, other=0.0).to(tl.float32)
-    s = tl.load(sin_ptr + pos[None, :, None] * stride_sin_s + cols[None, None, :] * stride_sin_d,
-                mask=in_bounds, other=0.0).to(tl.float32)
+    cs_mask = (rows[:, None] < n_rows) & (halves[None, :] < HALF)
+    c = tl.load(cos_ptr + pos[:, None] * stride_cos_s + halves[None, :] * stride_cos_d,
+                mask=cs_mask, other=0.0).to(tl.float32)
+    s = tl.load(sin_ptr + pos[:, None] * stride_sin_s + halves[None, :] * stride_sin_d,
+                mask=cs_mask, other=0.0).to(tl.float32)
 
     q = tl.load(q_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     k = tl.load(k_ptr + offs, mask=mask, other=0.0).to(tl.float32)
-    # [x1, x2] -> [x1, x2] * cos + [-x2, x1] * sin; the halves are swapped in registers.
-    q1, q2 = tl.split(tl.permute(q, [1, 2, 0]))
-    k1, k2 = tl.split(tl.permute(k, [1, 2, 0]))
-    q_rot = q * c + tl.permute(tl.join(-q2, q1), [2, 0, 1]) * s
-    k_rot = k * c + tl.permute(tl.join(-k2, k1), [2, 0, 1]) * s
+    q_rot = _rotate_half(q, c, s, BLOCK_ROWS, BLOCK_HALF)
+    k_rot = _rotate_half(k, c, s, BLOCK_ROWS, BLOCK_HALF)
     tl.store(q_out_ptr + offs, q_rot.to(q_out_ptr.dtype.element_ty), mask=mask)
     tl.store(k_out_ptr + offs, k_rot.to(k_out_ptr.dtype.element_ty), mask=mask)
 
@@ -121,7 +131,7 @@ def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS):
         q_in, k_in, q_out, k_out, cos_used, sin_used,
         n_rows, seq_len,
         cos_used.stride(0), cos_used.stride(1), sin_used.stride(0), sin_used.stride(1),
-        HALF=half, BLOCK_HALF=block_half, BLOCK_ROWS=block_rows,
+        HALF=half, BLOCK_HALF=block_half, BLOCK_D=2 * block_half, BLOCK_ROWS=block_rows,
         num_warps=num_warps,
     )
     return q_out, k_out, cos_used, sin_used

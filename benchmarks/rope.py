@@ -1,0 +1,395 @@
+"""RoPE benchmark: one run, one table, one chart.
+
+Peers, all in this one process on one GPU: the reference (examples/rope_reference.py) in eager
+mode, torch.compile of the reference, the house kernel (examples/rope_baseline.py), Liger-Kernel's
+RoPE (liger_kernel.ops.rope.rope_forward, given its native (B, S, H, D) layout, its best case),
+and examples/rope.py. Every implementation is checked against a float64 reference on the GPU
+(bf16 included) before anything is timed.
+
+Bytes: q and k read once and written once, cos[:S, :D/2] and sin[:S, :D/2] read once.
+Copy bandwidth: a 1 GiB device-to-device copy in the same run, bytes read plus bytes written.
+Time: triton.testing.do_bench median (it clears the L2 before every call); each implementation
+is timed in two passes over all shapes, and the difference between the passes is the spread.
+
+Usage: python benchmarks/rope.py [--out DIR] [--sweep] [--skip-compile]
+Writes DIR/rope_bench.json, DIR/rope_table.md and DIR/rope_bandwidth.png (DIR defaults to $OUT,
+else the current folder); prints the table last.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import triton
+import triton.language as tl
+from triton.testing import do_bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SHAPES = [  # (B, H, S, D, dtype)
+    (4, 32, 4096, 128, torch.bfloat16),
+    (1, 32, 4096, 128, torch.bfloat16),
+    (8, 32, 2048, 128, torch.float16),
+    (4, 32, 4096, 128, torch.float32),
+    (16, 16, 1024, 64, torch.bfloat16),
+    (1, 32, 128, 128, torch.bfloat16),
+]
+IMPLS = ["eager", "compile", "house", "liger", "rope"]
+LABELS = {"eager": "reference (eager)", "compile": "torch.compile(reference)", "house": "house kernel (baseline)",
+          "liger": "Liger rope (native BSHD)", "rope": "examples/rope.py"}
+# ||out - ref|| / ||ref|| against float64. Liger computes in the input dtype (not fp32), so it
+# is held to four times the bound; the others compute in fp32 and round once.
+TOLERANCE = {torch.float32: 1e-6, torch.float16: 1e-3, torch.bfloat16: 8e-3}
+SWEEP = [(16, 2), (32, 2), (16, 4), (32, 4), (64, 4), (16, 8), (32, 8), (64, 8), (128, 8)]  # (BLOCK_ROWS, num_warps)
+SWEEP_SEQ = [(32, 4), (16, 8)]
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_liger():
+    """liger_kernel.ops.rope; if the package's own __init__ fails here, the module file alone."""
+    try:
+        from liger_kernel.ops import rope as liger_rope
+        return liger_rope, "liger_kernel.ops.rope"
+    except Exception as exc:  # noqa: BLE001 - fall back, and say so in the results
+        import importlib.util as iu
+        spec = iu.find_spec("liger_kernel")
+        path = Path(spec.submodule_search_locations[0]) / "ops" / "rope.py"
+        s = iu.spec_from_file_location("liger_rope_file", path)
+        module = iu.module_from_spec(s)
+        s.loader.exec_module(module)
+        return module, f"{path} loaded alone ({type(exc).__name__}: {exc})"
+
+
+@triton.jit
+def rope_kernel_2d(q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr, n_rows, seq_len,
+                   stride_cos_s, stride_sin_s, D: tl.constexpr, BLOCK_ROWS: tl.constexpr):
+    """Comparison variant only (power-of-two D): the [BLOCK_ROWS, D] full-row tile with the
+    halves taken apart by reshape/permute/split. Triton loads it with the two halves of a row in
+    different threads, so the split costs a layout conversion through shared memory."""
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
+    cols = tl.arange(0, D)
+    halves = tl.arange(0, D // 2)
+    offs = rows[:, None].to(tl.int64) * D + cols[None, :]
+    mask = (rows[:, None] < n_rows) & (cols[None, :] < D)
+    cs_mask = (rows[:, None] < n_rows) & (halves[None, :] < D // 2)
+    pos = rows % seq_len
+    c = tl.load(cos_ptr + pos[:, None] * stride_cos_s + halves[None, :], mask=cs_mask, other=0.0).to(tl.float32)
+    s = tl.load(sin_ptr + pos[:, None] * stride_sin_s + halves[None, :], mask=cs_mask, other=0.0).to(tl.float32)
+    q = tl.load(q_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    q1, q2 = tl.split(tl.permute(tl.reshape(q, [BLOCK_ROWS, 2, D // 2]), [0, 2, 1]))
+    q = tl.reshape(tl.permute(tl.join(q1 * c - q2 * s, q2 * c + q1 * s), [0, 2, 1]), [BLOCK_ROWS, D])
+    tl.store(q_out_ptr + offs, q.to(q_out_ptr.dtype.element_ty), mask=mask)
+    k = tl.load(k_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    k1, k2 = tl.split(tl.permute(tl.reshape(k, [BLOCK_ROWS, 2, D // 2]), [0, 2, 1]))
+    k = tl.reshape(tl.permute(tl.join(k1 * c - k2 * s, k2 * c + k1 * s), [0, 2, 1]), [BLOCK_ROWS, D])
+    tl.store(k_out_ptr + offs, k.to(k_out_ptr.dtype.element_ty), mask=mask)
+
+
+def rope_2d(q, k, cos, sin, block_rows=32, num_warps=4):
+    B, H, S, D = q.shape
+    c, s = cos[:S, : D // 2], sin[:S, : D // 2]
+    assert c.stride(1) == 1 and s.stride(1) == 1 and q.is_contiguous() and k.is_contiguous()
+    q_out, k_out = torch.empty_like(q), torch.empty_like(k)
+    n_rows = B * H * S
+    rope_kernel_2d[(triton.cdiv(n_rows, block_rows),)](
+        q, k, q_out, k_out, c, s, n_rows, S, c.stride(0), s.stride(0), D=D, BLOCK_ROWS=block_rows,
+        num_warps=num_warps)
+    return q_out, k_out, c, s
+
+
+def exact(x, cos, sin):
+    """float64 rotate-half of (B, H, S, D) x, on x's device."""
+    S, D = x.shape[-2], x.shape[-1]
+    c, s = cos[:S, : D // 2].double(), sin[:S, : D // 2].double()
+    x = x.double()
+    x1, x2 = x[..., : D // 2], x[..., D // 2:]
+    return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], dim=-1)
+
+
+def rel_err(out, ref):
+    return ((out.double() - ref).norm() / ref.norm()).item()
+
+
+def shape_name(B, H, S, D, dtype):
+    return f"{B}x{H}x{S}x{D} {str(dtype).split('.')[1].replace('bfloat16', 'bf16').replace('float16', 'fp16').replace('float32', 'fp32')}"
+
+
+def minimal_bytes(B, H, S, D, dtype):
+    esize = torch.finfo(dtype).bits // 8
+    return 4 * B * H * S * D * esize + 2 * S * (D // 2) * esize
+
+
+def same_size_copy_ms(nbytes):
+    """A device-to-device copy that moves the same bytes (half read, half written)."""
+    src = torch.randint(0, 255, (nbytes // 2,), dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    return do_bench(lambda: dst.copy_(src), warmup=25, rep=100, return_mode="median")
+
+
+def copy_bandwidth():
+    n = 1 << 30
+    src = torch.randint(0, 255, (n,), dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = do_bench(lambda: dst.copy_(src), warmup=25, rep=200, return_mode="median")
+    del src, dst
+    return 2 * n / (ms * 1e-3)
+
+
+class Case:
+    """Inputs and a timed callable per implementation for one shape."""
+
+    def __init__(self, shape, modules, compiled):
+        B, H, S, D, dtype = shape
+        self.shape, self.dtype = shape, dtype
+        reference, fast, baseline, liger = modules
+        self.cos, self.sin = reference.rope_tables(S + 64, D, dtype, device="cuda")
+        self.q = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        self.k = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        self.model, self.compiled, self.fast, self.baseline_model = reference.Model(), compiled, fast.ModelNew(), baseline.ModelNew()
+        self.fast_module = fast
+        # house kernel: writes in place, so it gets its own copies; Liger: in place, native layout.
+        self.q_house, self.k_house = self.q.clone(), self.k.clone()
+        self.q_bshd = self.q.transpose(1, 2).contiguous()
+        self.k_bshd = self.k.transpose(1, 2).contiguous()
+        self.cos_l = self.cos[:S, : D // 2].contiguous()
+        self.sin_l = self.sin[:S, : D // 2].contiguous()
+        self.liger = liger
+
+    def fn(self, impl):
+        q, k, cos, sin = self.q, self.k, self.cos, self.sin
+        D = self.shape[3]
+        if impl == "eager":
+            return lambda: self.model(q, k, cos, sin)
+        if impl == "compile":
+            return lambda: self.compiled(q, k, cos, sin)
+        if impl == "house":
+            return lambda: self.baseline_model(self.q_house, self.k_house, cos, sin)
+        if impl == "liger":
+            return lambda: self.liger.rope_forward(self.q_bshd.transpose(1, 2), self.k_bshd.transpose(1, 2),
+                                                   self.cos_l, self.sin_l, rotary_dim=D)
+        if impl == "rope":
+            return lambda: self.fast(q, k, cos, sin)
+        if impl.startswith("rope_R"):
+            rows, warps = (int(x) for x in impl[len("rope_R"):].split("_w"))
+            return lambda: self.fast_module.rope_triton(q, k, cos, sin, block_rows=rows, num_warps=warps)
+        if impl.startswith("rope2d_R"):
+            rows, warps = (int(x) for x in impl[len("rope2d_R"):].split("_w"))
+            return lambda: rope_2d(q, k, cos, sin, block_rows=rows, num_warps=warps)
+        raise KeyError(impl)
+
+    def check(self, impl):
+        """Relative error of impl on fresh random inputs; checks that unwritten outputs are caught
+        (NaN-poisoned out= buffers for rope.py) and that rope.py leaves its inputs unchanged."""
+        B, H, S, D, dtype = self.shape
+        q = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        k = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        # Random tables of the timing tables' shape (longer and wider than needed), so that the
+        # compiled reference is not compiled again for the check.
+        cos = torch.randn(self.cos.shape, dtype=dtype, device="cuda")
+        sin = torch.randn(self.sin.shape, dtype=dtype, device="cuda")
+        ref_q, ref_k = exact(q, cos, sin), exact(k, cos, sin)
+        notes = []
+        if impl == "liger":
+            qn, kn = q.transpose(1, 2).contiguous(), k.transpose(1, 2).contiguous()
+            cl, sl = cos[:S, : D // 2].contiguous(), sin[:S, : D // 2].contiguous()
+            out_q, out_k, _, _ = self.liger.rope_forward(qn.transpose(1, 2), kn.transpose(1, 2), cl, sl, rotary_dim=D)
+        elif impl == "house":
+            out_q, out_k, _, _ = self.baseline_model(q.clone(), k.clone(), cos, sin)
+        elif impl == "rope":
+            saved = [t.clone() for t in (q, k, cos, sin)]
+            poisoned = (torch.full_like(q, float("nan")), torch.full_like(k, float("nan")))
+            out_q, out_k, _, _ = self.fast_module.rope_triton(q, k, cos, sin, out=poisoned)
+            plain = self.fast(q, k, cos, sin)
+            if not (torch.equal(plain[0], out_q) and torch.equal(plain[1], out_k)):
+                notes.append("ModelNew differs from the out= path")
+            if not all(torch.equal(a, b) for a, b in zip(saved, (q, k, cos, sin))):
+                notes.append("inputs modified")
+        elif impl in ("eager", "compile") or impl.startswith(("rope_R", "rope2d_R")):
+            if impl.startswith("rope2d_R"):
+                cos, sin = cos[:S, : D // 2].contiguous(), sin[:S, : D // 2].contiguous()
+            case_fn = {"eager": self.model, "compile": self.compiled}.get(impl)
+            if case_fn is None:
+                rows, warps = (int(x) for x in impl.split("_R")[1].split("_w"))
+                case_fn = (lambda *a: self.fast_module.rope_triton(*a, block_rows=rows, num_warps=warps)) \
+                    if impl.startswith("rope_R") else (lambda *a: rope_2d(*a, block_rows=rows, num_warps=warps))
+            out_q, out_k, _, _ = case_fn(q, k, cos, sin)
+        else:
+            raise KeyError(impl)
+        torch.cuda.synchronize()
+        nan = bool(torch.isnan(out_q).any() or torch.isnan(out_k).any())
+        err = max(rel_err(out_q, ref_q), rel_err(out_k, ref_k))
+        tol = TOLERANCE[dtype] * (4 if impl == "liger" else 1)
+        ok = (not nan) and err < tol and not notes
+        if nan:
+            notes.append("NaN in output (unwritten elements)")
+        return {"ok": ok, "rel_err": err, "tol": tol, "notes": notes}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=os.environ.get("OUT", "."))
+    parser.add_argument("--sweep", action="store_true", help="also time launch-parameter variants")
+    parser.add_argument("--skip-compile", action="store_true")
+    parser.add_argument("--reps", type=int, default=100, help="do_bench rep (ms)")
+    args = parser.parse_args()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+
+    reference, fast, baseline = load_example("rope_reference"), load_example("rope"), load_example("rope_baseline")
+    liger, liger_source = load_liger()
+    import importlib.metadata as md
+    versions = {"torch": torch.__version__, "triton": triton.__version__, "python": platform.python_version(),
+                "liger-kernel": md.version("liger-kernel"), "liger_source": liger_source,
+                "cuda": torch.version.cuda, "device": torch.cuda.get_device_name(),
+                "sm_count": torch.cuda.get_device_properties(0).multi_processor_count,
+                "capability": ".".join(map(str, torch.cuda.get_device_capability()))}
+    print(json.dumps(versions), flush=True)
+    compiled = torch.compile(reference.Model(), dynamic=False) if not args.skip_compile else None
+    impls = [i for i in IMPLS if not (i == "compile" and compiled is None)]
+    extra = []
+    if args.sweep:
+        extra = [f"rope_R{r}_w{w}" for r, w in SWEEP] + [f"rope2d_R{r}_w{w}" for r, w in SWEEP_SEQ]
+
+    results = {"versions": versions, "shapes": {}, "copy_bw": []}
+    cases = {}
+    # Correctness first: every implementation, every shape, fresh random inputs.
+    failures = []
+    for shape in SHAPES:
+        name = shape_name(*shape)
+        case = Case(shape, (reference, fast, baseline, liger), compiled)
+        cases[name] = case
+        entry = results["shapes"].setdefault(name, {"bytes": minimal_bytes(*shape), "impls": {}})
+        for impl in impls + extra:
+            if impl.startswith("rope2d") and shape[3] & (shape[3] - 1):
+                continue
+            check = case.check(impl)
+            entry["impls"][impl] = {"check": check, "ms": []}
+            print(f"check {name:24s} {impl:16s} ok={check['ok']} rel_err={check['rel_err']:.2e} {check['notes']}", flush=True)
+            if not check["ok"]:
+                failures.append((name, impl))
+        torch.cuda.empty_cache()
+    print(f"checks done at {time.time() - t_start:.0f}s; failures: {failures}", flush=True)
+
+    # Timing: two passes over everything, copy bandwidth measured in each pass.
+    for rep in range(2):
+        results["copy_bw"].append(copy_bandwidth())
+        for name, case in cases.items():
+            results["shapes"][name].setdefault("copy_same_size_ms", []).append(same_size_copy_ms(results["shapes"][name]["bytes"]))
+            for impl, rec in results["shapes"][name]["impls"].items():
+                ms = do_bench(case.fn(impl), warmup=25, rep=args.reps, return_mode="median")
+                rec["ms"].append(ms)
+            torch.cuda.synchronize()
+        print(f"pass {rep + 1} done at {time.time() - t_start:.0f}s", flush=True)
+
+    copy_bw = sum(results["copy_bw"]) / 2
+    results["copy_bw_mean"] = copy_bw
+    report(results, copy_bw, out_dir, failures)
+    print(f"total {time.time() - t_start:.0f}s")
+
+
+def report(results, copy_bw, out_dir, failures):
+    lines = []
+    v = results["versions"]
+    lines.append(f"Device: {v['device']} (sm_{v['capability'].replace('.', '')}, {v['sm_count']} SMs); torch {v['torch']}, "
+                 f"triton {v['triton']}, liger-kernel {v['liger-kernel']}, CUDA {v['cuda']}, Python {v['python']}.")
+    lines.append(f"Copy bandwidth (1 GiB device-to-device, read+write): {results['copy_bw'][0] / 1e9:.0f} / "
+                 f"{results['copy_bw'][1] / 1e9:.0f} GB/s in the two passes; {copy_bw / 1e9:.0f} GB/s used below.")
+    lines.append("")
+    lines.append("| shape | MB moved | implementation | ms (pass 1) | ms (pass 2) | GB/s | % of copy BW | % of same-size copy | rope.py speedup |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    targets = []
+    for name, entry in results["shapes"].items():
+        mb = entry["bytes"] / 1e6
+        rope_ms = sum(entry["impls"]["rope"]["ms"]) / 2
+        same_ms = sum(entry["copy_same_size_ms"]) / 2
+        for impl, rec in entry["impls"].items():
+            ms = sum(rec["ms"]) / 2
+            gbs = entry["bytes"] / (ms * 1e-3) / 1e9
+            rec.update(mean_ms=ms, gbs=gbs, pct_copy=100 * gbs * 1e9 / copy_bw, pct_same_size_copy=100 * same_ms / ms,
+                       spread=abs(rec["ms"][0] - rec["ms"][1]) / min(rec["ms"]))
+            if impl.startswith(("rope_R", "rope2d")):
+                continue
+            label = LABELS.get(impl, impl) + ("" if rec["check"]["ok"] else " (FAILED CHECK)")
+            speed = "—" if impl == "rope" else f"{ms / rope_ms:.2f}×"
+            lines.append(f"| {name} | {mb:.0f} | {label} | {rec['ms'][0]:.4f} | {rec['ms'][1]:.4f} | {gbs:.0f} | "
+                         f"{rec['pct_copy']:.1f} | {rec['pct_same_size_copy']:.1f} | {speed} |")
+        r, imp = entry["impls"]["rope"], entry["impls"]
+        if entry["bytes"] >= 64e6:
+            targets.append((name, "≥95% of copy BW", r["pct_copy"] >= 95, f"{r['pct_copy']:.1f}%"))
+        if "liger" in imp:
+            spread = max(r["spread"], imp["liger"]["spread"])
+            ratio = imp["liger"]["mean_ms"] / r["mean_ms"]
+            verdict = ratio >= 1.0
+            targets.append((name, "at least as fast as Liger", verdict,
+                            f"{ratio:.3f}× (spread {100 * spread:.1f}%)" + ("" if verdict else
+                            (" — loss within spread" if (1 - ratio) <= spread else " — loss beyond spread"))))
+        if "bf16" in name and "house" in imp:
+            ratio = imp["house"]["mean_ms"] / r["mean_ms"]
+            targets.append((name, "≥1.7× house kernel", ratio >= 1.7, f"{ratio:.2f}×"))
+        if name.startswith("1x32x128x128"):
+            targets.append((name, "decode < 8 µs", r["mean_ms"] * 1e3 < 8, f"{r['mean_ms'] * 1e3:.2f} µs"))
+    results["targets"] = [dict(shape=a, target=b, met=c, value=d) for a, b, c, d in targets]
+    sweep = [(name, impl, rec) for name, entry in results["shapes"].items() for impl, rec in entry["impls"].items()
+             if impl.startswith(("rope_R", "rope2d"))]
+    sweep_lines = []
+    if sweep:
+        sweep_lines += ["", "| shape | variant | ms (pass 1) | ms (pass 2) | % of copy BW | % of same-size copy | check |",
+                        "|---|---|---:|---:|---:|---:|---|"]
+        for name, impl, rec in sweep:
+            sweep_lines.append(f"| {name} | {impl} | {rec['ms'][0]:.4f} | {rec['ms'][1]:.4f} | {rec['pct_copy']:.1f} | "
+                               f"{rec['pct_same_size_copy']:.1f} | "
+                               f"{'ok' if rec['check']['ok'] else 'FAILED'} |")
+    target_lines = ["", "| shape | target | met | value |", "|---|---|---|---|"]
+    target_lines += [f"| {a} | {b} | {'yes' if c else 'NO'} | {d} |" for a, b, c, d in targets]
+    if failures:
+        target_lines.append(f"\nFAILED CHECKS: {failures}")
+    text = "\n".join(lines + sweep_lines + target_lines)
+    (out_dir / "rope_table.md").write_text(text + "\n")
+    (out_dir / "rope_bench.json").write_text(json.dumps(results, indent=1))
+    try:
+        chart(results, out_dir / "rope_bandwidth.png")
+    except Exception as exc:  # noqa: BLE001 - the JSON holds everything the chart needs
+        print(f"chart not drawn: {type(exc).__name__}: {exc}")
+    print(text, flush=True)
+
+
+def chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["shapes"])
+    impls = [i for i in IMPLS if any(i in results["shapes"][n]["impls"] for n in names)]
+    width = 0.8 / len(impls)
+    fig, ax = plt.subplots(figsize=(12, 5))
+    for j, impl in enumerate(impls):
+        vals = [results["shapes"][n]["impls"].get(impl, {}).get("pct_copy", 0) for n in names]
+        ax.bar([i + (j - (len(impls) - 1) / 2) * width for i in range(len(names))], vals, width, label=LABELS[impl])
+    ax.axhline(95, color="k", ls="--", lw=0.8, label="95% target")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=15, fontsize=8)
+    ax.set_ylabel("% of measured copy bandwidth")
+    v = results["versions"]
+    ax.set_title(f"RoPE forward, {v['device']} (copy {results['copy_bw_mean'] / 1e12:.2f} TB/s); "
+                 f"torch {v['torch']}, triton {v['triton']}")
+    ax.set_ylim(0, 118)
+    ax.legend(fontsize=8, ncol=3, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
