@@ -8,9 +8,11 @@ import triton.language as tl
 def spin_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
-    done = tl.load(out_ptr)  # waits for a flag that nothing ever sets
+    # Waits for a flag that nothing ever sets. Volatile: a plain load is hoisted out of the loop and
+    # the side-effect-free spin then removed by the compiler (seen on an H100: the kernel finished).
+    done = tl.load(out_ptr, volatile=True)
     while done != 12345.0:
-        done = tl.load(out_ptr)
+        done = tl.load(out_ptr, volatile=True)
     tl.store(out_ptr + offs, 2.0 * tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
 
 
