@@ -38,6 +38,7 @@ class BlockNotPowerOfTwo(Rule):
     code, name, fatal = "FL003", "block-not-power-of-two", True
 
     def check_kernel(self, kernel):
+        reported: set[int] = set()  # one finding per written value, however many tiles use it
         for extent in tile_extents(kernel):
             if extent.start is not None:
                 starts = {v.value for v in kernel.values_of(extent.start)}
@@ -52,7 +53,8 @@ class BlockNotPowerOfTwo(Rule):
             for value in kernel.values_of(extent.node):
                 if isinstance(value.value, bool) or not isinstance(value.value, int):
                     continue
-                if not is_power_of_two(value.value):
+                if not is_power_of_two(value.value) and id(value.node) not in reported:
+                    reported.add(id(value.node))
                     yield self.report(
                         value.node,
                         f"{extent.what} has size {value.value}{_origin(value, extent)}, not a power of two: Triton rejects it",
