@@ -1,0 +1,242 @@
+"""The fused groups of a kernel: which loads and stores must share one indexing.
+
+The **output** of a group is a `tl.store`; the first store of each tile shape and loop nest is
+the group's reference. Its **members** are the loads and stores whose tile shape equals the
+output's and that run in the output's loops or outside them (a load in a loop the store is not
+in feeds an accumulation over that loop: not element-wise). Left out:
+
+- loads whose value reaches a `tl.dot` operand or the input of a reduction or scan (`tl.sum`,
+  `tl.max`, `tl.cumsum`, ...): they are not element-wise with the output;
+- atomics (a reduction across programs);
+- accesses whose shape or offsets are not known.
+
+A member whose offsets drop some of the output's program terms (cos/sin rows broadcast over
+heads, a weight row over rows) is a **broadcast member**; it may also drop the mask conjuncts
+that bound those terms. An access of another shape that Triton broadcasts to the output's
+(lower rank, or size-1 axes) is a **broadcast operand** of the group.
+
+`compare(member, output)` says how a member's offsets differ from the output's; unknown is
+never a difference.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from fuselint.model.offsets import Mask, Offsets, canon_of, mask_of, offsets_of
+from fuselint.model.shapes import Shape, broadcast, Incompatible
+
+if TYPE_CHECKING:
+    from fuselint.model.kernel import Access, Kernel
+
+REDUCTIONS = {"sum", "max", "min", "argmax", "argmin", "reduce", "xor_sum", "prod", "reduce_or",
+              "cumsum", "cumprod", "associative_scan", "sort", "histogram", "topk", "gather_reduce"}
+DOTS = {"dot", "dot_scaled"}
+
+
+@dataclass
+class Member:
+    access: "Access"
+    offsets: Offsets
+    mask: Mask | None
+    shape: tuple
+
+
+@dataclass
+class Group:
+    output: Member
+    members: list[Member] = field(default_factory=list)  # the output first, in source order
+    broadcast: list[Member] = field(default_factory=list)  # operands of other, broadcastable shapes
+
+
+@dataclass(frozen=True)
+class Difference:
+    """How a member's offsets differ from the output's: the terms only it has, and the terms
+    only the output has."""
+
+    extra: Counter
+    missing: Counter
+    kind: str  # "shift" (a constant offset), "tile" (another index vector), "program" (another row)
+
+    def text(self) -> str:
+        from fuselint.model.offsets import _bag, render
+
+        parts = []
+        if self.extra:
+            parts.append("adds " + ", ".join(f"`{render(t)}`" for t in sorted(self.extra.elements(), key=render)))
+        if self.missing:
+            parts.append("lacks " + ", ".join(f"`{render(t)}`" for t in sorted(self.missing.elements(), key=render)))
+        return " and ".join(parts)
+
+
+def _known_shape(shape: Shape) -> bool:
+    return shape is not None and len(shape) > 0 and all(d is not None for d in shape)
+
+
+def _broadcasts_to(shape: tuple, output: tuple) -> bool:
+    """A smaller operand Triton broadcasts to the output's tile (`broadcast_impl_shape`)."""
+    if shape == output or len(shape) > len(output):
+        return False
+    try:
+        return broadcast(shape, output) == output
+    except Incompatible:
+        return False
+
+
+def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], depth: int = 0) -> None:
+    """The ids of the tl.load calls whose value reaches `node` (through names and operations)."""
+    if depth > 60 or id(node) in seen:
+        return
+    seen.add(id(node))
+    canon = canon_of(kernel)
+    if isinstance(node, cst.Name):
+        reaching = canon.reaching(node.value, canon.flow.names.get(id(node)))
+        for binding in reaching or ():
+            if binding.value is not None and binding.kind in ("assign", "aug", "unpack", "with"):
+                _loads_under(kernel, binding.value, seen, depth + 1)
+            if binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
+                before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
+                for earlier in before or ():
+                    if earlier.value is not None:
+                        _loads_under(kernel, earlier.value, seen, depth + 1)
+        return
+    from fuselint.model.walk import children
+
+    for child in children(node):
+        if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
+                                                                          cst.Index, cst.Slice, cst.ComparisonTarget)):
+            _loads_under(kernel, child, seen, depth + 1)
+
+
+def not_elementwise_loads(kernel: "Kernel") -> set[int]:
+    """Ids of the loads whose values reach a tl.dot operand or a reduction's input."""
+    cache = kernel.__dict__.get("_not_elementwise")
+    if cache is not None:
+        return cache
+    seen: set[int] = set()
+    for tl_call in kernel.tl_calls:
+        if tl_call.name in DOTS:
+            for arg in [a for a in tl_call.call.args if a.keyword is None][:2] + [
+                a for a in tl_call.call.args if a.keyword is not None and a.keyword.value in ("input", "other", "a", "b")
+            ]:
+                _loads_under(kernel, arg.value, seen)
+        elif tl_call.name in REDUCTIONS:
+            for arg in tl_call.call.args[:1]:
+                _loads_under(kernel, arg.value, seen)
+    for call, _ in kernel.other_calls:  # x.sum(axis=1), x.max(0)
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in REDUCTIONS and kernel.imports.qualname(call.func) is None:
+            _loads_under(kernel, call.func.value, seen)
+    loads = {id(a.call) for a in kernel.accesses if a.kind == "load" and id(a.call) in seen}
+    kernel.__dict__["_not_elementwise"] = loads
+    return loads
+
+
+def fused_groups(kernel: "Kernel") -> list[Group]:
+    cache = kernel.__dict__.get("_fused_groups")
+    if cache is not None:
+        return cache
+    excluded = not_elementwise_loads(kernel)
+    described: list[Member] = []
+    for access in kernel.accesses:
+        if access.kind not in ("load", "store") or id(access.call) in excluded or access.pointer is None:
+            continue
+        shape = canon_of(kernel).shape(canon_of(kernel).key(access.pointer))
+        offsets = offsets_of(kernel, access)
+        if not _known_shape(shape) or offsets is None:
+            continue
+        described.append(Member(access, offsets, mask_of(kernel, access), tuple(shape)))
+    groups: dict[tuple, Group] = {}
+    for member in described:
+        if member.access.kind != "store":
+            continue
+        loops = tuple(id(loop.node) for loop in member.access.loops)
+        key = (member.shape, loops)
+        if key in groups:
+            continue
+        group = Group(member)
+        for other in described:
+            other_loops = tuple(id(loop.node) for loop in other.access.loops)
+            # a load may come from outside the output's loops (loop-invariant); a store in
+            # other loops writes another output
+            if other_loops != loops[: len(other_loops)] or (other.access.kind == "store" and other_loops != loops):
+                continue
+            if other.shape == member.shape:
+                group.members.append(other)
+            elif _broadcasts_to(other.shape, member.shape):
+                group.broadcast.append(other)
+        groups[key] = group
+    result = list(groups.values())
+    kernel.__dict__["_fused_groups"] = result
+    return result
+
+
+def compare(kernel: "Kernel", member: Offsets, output: Offsets) -> Difference | None:
+    """How `member`'s offsets differ from the output's inside the tile, when they certainly do:
+    other tile terms (index vectors) or other constant shifts. Program terms are not compared:
+    they choose which tile a program reads (cos/sin rows by `pid % seq_len`, a weight row
+    shared by all rows), the broadcast of an operand over programs. None when the offsets agree
+    or the difference is not known (a join of bindings, an index loaded from memory: a gather)."""
+    canon = canon_of(kernel)
+    extra = (member.tile - output.tile) + (member.shift - output.shift)
+    missing = (output.tile - member.tile) + (output.shift - member.shift)
+    if not extra and not missing:
+        return None
+    for term in list(extra) + list(missing):
+        _, _, unknown, load = canon.facts(term)
+        if unknown or load:
+            return None
+    kind = "tile" if (member.tile != output.tile) else "shift"
+    return Difference(extra, missing, kind)
+
+
+def is_broadcast_member(member: Offsets, output: Offsets) -> bool:
+    """Same tile and shift terms, a strict subset of the output's program terms."""
+    return (member.tile == output.tile and member.shift == output.shift and not (member.program - output.program)
+            and member.program != output.program)
+
+
+# --- kernel kinds --------------------------------------------------------------------------------
+
+_HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
+
+
+def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:
+    """True for an element-wise kernel: no tl.dot, no reduction or scan, no loop; None when it
+    calls a function the module does not define (unknown)."""
+    if kernel.loops or any(c.name in DOTS | REDUCTIONS for c in kernel.tl_calls):
+        return False
+    for call, _ in kernel.other_calls:
+        func = call.func
+        if isinstance(func, cst.Attribute) and kernel.imports.qualname(func) is None:
+            if func.attr.value in REDUCTIONS:
+                return False
+            continue
+        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+            continue
+        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        if helper is None or helper is kernel or depth > 4:
+            return None
+        inner = elementwise(helper, depth + 1)
+        if inner is not True:
+            return inner
+    return True
+
+
+def program_axes(kernel: "Kernel") -> list[tuple[int | None, cst.Call]]:
+    """Every tl.program_id call with its axis (None when not a literal)."""
+    axes = []
+    for tl_call in kernel.calls("program_id"):
+        args = tl_call.call.args
+        axis = args[0].value if args else None
+        if axis is None:
+            axes.append((0, tl_call.call))
+        elif isinstance(axis, cst.Integer):
+            axes.append((int(axis.evaluated_value), tl_call.call))
+        else:
+            values = {v.value for v in kernel.values_of(axis)}
+            axes.append((values.pop() if len(values) == 1 else None, tl_call.call))
+    return axes

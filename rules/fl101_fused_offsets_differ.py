@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from fuselint.model.fusion import compare, fused_groups
+from fuselint.model.offsets import access_text
+from fuselint.rule import Rule
+
+_VERDICTS = {
+    "shift": "load the whole row once at the output's offsets and take its parts apart in registers "
+             "(tl.reshape / tl.permute / tl.split / tl.join), so that one indexing serves all ops; "
+             "if no single indexing can, do not fuse: split this kernel",
+    "tile": "index every op with the output's index vectors (a broadcast operand sliced with "
+            "`[None, :]` / `[:, None]`); if an op needs another index vector, do not fuse: split this kernel",
+}
+
+
+class FusedOffsetsDiffer(Rule):
+    """## What it does
+    Flags a load or store of a kernel's fused group whose offsets differ from the output's.
+    The *offsets* of an access are its pointer minus the base pointer parameter, with local
+    names inlined back to index vectors (`tl.arange`, `tl.program_id`, loop variables,
+    parameters); strides are taken out (`x_ptr + offs` and `y_ptr + offs * stride_y` share
+    offsets) and two offsets are identical when they are the same expression modulo the order
+    of `+`/`*` operands and parentheses: the same `offs` variable, or a second name bound to the
+    same expression. `offs` and `offs + HALF` differ. The *fused group* is every load and store
+    whose tile shape equals the output store's, in the store's loops or outside them; `tl.dot`
+    operands and reduction inputs are not element-wise and are left out. A member may drop
+    program terms of the output (cos/sin rows shared by all heads): that is a broadcast.
+
+    ## Why is this bad?
+    House rule: "Every fused op MUST use identical offset calculation" and "all tl.load/tl.store
+    use same `offsets` variable". Two indexings in one kernel (the two halves of a RoPE row
+    loaded at `offs` and `offs + HALF`) mean two half-width accesses per row instead of one
+    full-row access, and a second boundary to get right; "if ANY op needs different indexing →
+    do NOT fuse, split kernel".
+
+    ## Example
+    ```python
+    x1 = tl.load(x_ptr + row * D + offs, mask=mask)
+    x2 = tl.load(x_ptr + row * D + offs + HALF, mask=mask)   # other offsets
+    tl.store(y_ptr + row * D + offs, x1 * c - x2 * s, mask=mask)
+    ```
+
+    ## Use instead
+    ```python
+    x = tl.load(x_ptr + offs, mask=mask)                     # the whole row, one offs
+    x1, x2 = tl.split(tl.permute(tl.reshape(x, [ROWS, 2, HALF]), [0, 2, 1]))
+    y = tl.reshape(tl.permute(tl.join(x1 * c - x2 * s, x2 * c + x1 * s), [0, 2, 1]), [ROWS, 2 * HALF])
+    tl.store(y_ptr + offs, y, mask=mask)
+    ```
+    """
+
+    code, name = "FL101", "fused-offsets-differ"
+
+    def check_kernel(self, kernel):
+        reported: set = set()
+        for group in fused_groups(kernel):
+            output = group.output
+            differing = [(m, compare(kernel, m.offsets, output.offsets)) for m in group.members]
+            differing = [(m, d) for m, d in differing if d is not None]
+            for member, difference in differing:
+                key = member.offsets.key
+                if key in reported or id(member.access.call) in reported:
+                    continue
+                reported.add(key)
+                same = [m for m, _ in differing if m.offsets.key == key and m is not member]
+                for m in same:
+                    reported.add(id(m.access.call))
+                more = f" (as do {len(same)} more accesses)" if same else ""
+                yield self.report(
+                    member.access.call,
+                    f"{access_text(kernel, member.access)} indexes the tile at other offsets than the output "
+                    f"{access_text(kernel, output.access)}: its offsets {difference.text()}{more}; "
+                    f"{_VERDICTS[difference.kind]}",
+                )
+
+    VALID = [
+        # one offs for every op; a second name bound to the same expression is the same offsets
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    same = tl.arange(0, BLOCK) + BLOCK * pid
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    y = tl.load(y_ptr + same, mask=mask)
+    tl.store(out_ptr + offs, x + y, mask=mask)
+""",
+        # strides differ per tensor, the index vectors do not; a bias row broadcast over rows
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, b_ptr, out_ptr, M, N, sxm, sxn, som, son, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    x = tl.load(x_ptr + rows[:, None] * sxm + cols[None, :] * sxn, mask=mask)
+    b = tl.load(b_ptr + cols, mask=cols < N)
+    tl.store(out_ptr + (cols[None, :] * son + rows[:, None] * som), x + b[None, :], mask=mask)
+""",
+        # cos/sin shared by all heads (drop the head's program term); the reduction input and
+        # the matmul operands are not element-wise members
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, c_ptr, out_ptr, a_ptr, b_ptr, D, BLOCK: tl.constexpr):
+    head = tl.program_id(0)
+    pos = tl.program_id(1)
+    offs = tl.arange(0, BLOCK)
+    mask = offs < D
+    x = tl.load(x_ptr + head * 4096 + pos * D + offs, mask=mask)
+    c = tl.load(c_ptr + pos * D + offs, mask=mask)
+    r = tl.load(x_ptr + offs + 1, mask=mask)
+    total = tl.sum(r, axis=0)
+    tl.store(out_ptr + head * 4096 + pos * D + offs, x * c + total, mask=mask)
+""",
+        # accesses in another loop than the store feed an accumulation
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, N, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    m = tl.zeros([BLOCK], dtype=tl.float32)
+    for start in range(0, N, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        m = tl.maximum(m, tl.load(x_ptr + row * N + cols, mask=cols < N))
+    for start in range(0, N, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + row * N + cols, mask=cols < N)
+        tl.store(out_ptr + row * N + cols, x - m, mask=cols < N)
+""",
+    ]
+    INVALID = [
+        # the house RoPE pattern: two halves of a row at offs and offs + HALF
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(q_ptr, c_ptr, s_ptr, HALF, stride, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    offs = tl.arange(0, BLOCK)
+    mask = offs < HALF
+    q1_ptrs = q_ptr + row * stride + offs
+    q2_ptrs = q_ptr + row * stride + (offs + HALF)
+    c = tl.load(c_ptr + offs, mask=mask)
+    s = tl.load(s_ptr + offs, mask=mask)
+    q1 = tl.load(q1_ptrs, mask=mask)
+    q2 = tl.load(q2_ptrs, mask=mask)  # error
+    tl.store(q1_ptrs, q1 * c - q2 * s, mask=mask)
+    tl.store(q2_ptrs, q2 * c + q1 * s, mask=mask)
+""",
+        # a neighbour: another index vector
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    nxt = tl.load(x_ptr + offs + 1, mask=mask)  # error
+    tl.store(out_ptr + offs, nxt - x, mask=mask)
+""",
+        # a 2-D tile: the residual is read transposed
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, r_ptr, out_ptr, N, B: tl.constexpr):
+    rows = tl.program_id(0) * B + tl.arange(0, B)
+    cols = tl.program_id(1) * B + tl.arange(0, B)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    r = tl.load(r_ptr + rows[None, :] * N + cols[:, None])  # error
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x + r)
+""",
+    ]

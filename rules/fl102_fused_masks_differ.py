@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from fuselint.model.fusion import compare, fused_groups, is_broadcast_member
+from fuselint.model.offsets import access_text, canon_of, render
+from fuselint.rule import Rule
+
+_VERDICT = ("build one `mask` from the output's boundary condition and pass it to every load and store; "
+            "if an op needs another boundary, do not fuse: split this kernel")
+
+
+class FusedMasksDiffer(Rule):
+    """## What it does
+    Flags a load or store of a kernel's fused group (the loads and stores whose tile shape is
+    the output store's; see FL101) whose mask is not the output's: not the same expression and
+    not the same boundary condition. A mask is compared as the set of its conjuncts
+    (`a & b`, `a and b`), each inlined back to index vectors and parameters, so
+    `mask = offs < n` and a second `offs < n` written elsewhere are the same condition, and
+    `(rows[:, None] < M) & (cols[None, :] < N)` equals the same terms in the other order. A
+    missing mask where the output has one is a difference. A broadcast member (cos/sin rows
+    shared by all heads) may leave out the conjuncts of the program terms it does not have. A
+    member whose offsets differ is FL101's finding, not this rule's.
+
+    ## Why is this bad?
+    House rule: "Every fused op MUST use identical boundary mask" and "all masks derived from
+    same boundary condition". Two masks over one tile let one op read or write elements the
+    other skips: a tail that is loaded but not stored, or stored from padding.
+
+    ## Example
+    ```python
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    y = tl.load(y_ptr + offs)                      # no mask
+    tl.store(out_ptr + offs, x + y, mask=offs < N_OUT)
+    ```
+
+    ## Use instead
+    ```python
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    y = tl.load(y_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x + y, mask=mask)
+    ```
+    """
+
+    code, name = "FL102", "fused-masks-differ"
+
+    def check_kernel(self, kernel):
+        canon = canon_of(kernel)
+        reported: set = set()
+        for group in fused_groups(kernel):
+            output = group.output
+            want = output.mask.keys if output.mask is not None else None
+            for member in group.members:
+                if member is output or id(member.access.call) in reported:
+                    continue
+                if compare(kernel, member.offsets, output.offsets) is not None:
+                    continue  # other offsets (FL101): its mask bounds other elements
+                have = member.mask.keys if member.mask is not None else None
+                if have == want:
+                    continue
+                if have is not None and want is not None:
+                    if is_broadcast_member(member.offsets, output.offsets) and have <= want:
+                        continue
+                    differing = have ^ want
+                    if not all(canon.is_known(k) for k in differing):
+                        continue
+                    detail = f"masks with `{member.mask.text()}`, the output {access_text(kernel, output.access)} with `{output.mask.text()}`"
+                elif have is None:
+                    if is_broadcast_member(member.offsets, output.offsets) and not any(canon.facts(k)[0] for k in want):
+                        continue
+                    if not all(canon.is_known(k) for k in want):
+                        continue
+                    detail = f"has no mask, the output {access_text(kernel, output.access)} masks with `{output.mask.text()}`"
+                else:
+                    if not all(canon.is_known(k) for k in have):
+                        continue
+                    detail = f"masks with `{member.mask.text()}`, the output {access_text(kernel, output.access)} has no mask"
+                reported.add(id(member.access.call))
+                where = member.access.mask if member.access.mask is not None else member.access.call
+                yield self.report(where, f"{access_text(kernel, member.access)} {detail}; {_VERDICT}")
+
+    VALID = [
+        # one mask, and the same condition written twice
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    y = tl.load(y_ptr + offs, mask=n > offs)
+    tl.store(out_ptr + offs, x + y, mask=mask)
+""",
+        # a 2-D boundary, conjuncts in another order; the bias row is a broadcast operand
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, b_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=(cols[None, :] < N) & (rows[:, None] < M))
+    b = tl.load(b_ptr + cols, mask=cols < N)
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x + b[None, :], mask=mask)
+""",
+        # a broadcast member drops the condition of the row it does not index
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, c_ptr, out_ptr, n_rows, D, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    offs = tl.arange(0, BLOCK)
+    c = tl.load(c_ptr + offs, mask=offs < D)
+    x = tl.load(x_ptr + row * D + offs, mask=(offs < D) & (row < n_rows))
+    tl.store(out_ptr + row * D + offs, x * c, mask=(offs < D) & (row < n_rows))
+""",
+        # no masks at all: the same (absent) boundary everywhere
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs) * 2)
+""",
+    ]
+    INVALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    y = tl.load(y_ptr + offs)  # error
+    tl.store(out_ptr + offs, x + y, mask=mask)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, n, n_out, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs, mask=offs < n)  # error
+    tl.store(out_ptr + offs, x, mask=offs < n_out)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    ptrs = rows[:, None] * N + cols[None, :]
+    x = tl.load(x_ptr + ptrs, mask=rows[:, None] < M)  # error
+    tl.store(out_ptr + ptrs, x, mask=(rows[:, None] < M) & (cols[None, :] < N))
+""",
+    ]
