@@ -4,6 +4,7 @@ Exit codes as Ruff's: 0 clean, 1 findings, 2 usage or input error."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,13 @@ from fuselint.reporters import REPORTERS
 from fuselint.rules import all_rules, rule_by_code
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _codes(value: str) -> tuple[str, ...]:
@@ -36,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
+    check.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1,
+                       help="lint files in N processes (default: the CPU count); output order does not change")
     check.set_defaults(func=run_check)
 
     rule = commands.add_parser("rule", help="show a rule's documentation")
@@ -59,7 +69,7 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.ignore:
         settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
-    result = lint_paths(args.paths, settings)
+    result = lint_paths(args.paths, settings, jobs=args.jobs)
     for error in result.errors:
         print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
     out = sys.stdout

@@ -1,4 +1,6 @@
-"""The command line as users and CI gates use it: exit codes, formats, selection, config."""
+"""The command line as users and CI gates use it: exit codes, formats, selection, config.
+The sample kernels are checked with the FL0 rules only, so that these tests see the CLI's
+behaviour, not the set of rules."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ def write(tmp_path, name, text):
 
 def test_text_output_and_exit_code_one(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    result = run_fuselint("check", str(path))
+    result = run_fuselint("check", "--select", "FL0", str(path))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert f"{path}:8:9: FL010 tl.load passes `other` without `mask`: Triton rejects it; add the mask (will not compile)" in lines
@@ -28,13 +30,13 @@ def test_text_output_and_exit_code_one(tmp_path):
 
 def test_clean_file_exits_zero(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_GOOD)
-    result = run_fuselint("check", str(path))
+    result = run_fuselint("check", "--select", "FL0", str(path))
     assert (result.returncode, result.stdout.strip()) == (0, "All checks passed!")
 
 
 def test_json_fields(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    result = run_fuselint("check", str(path), "--output-format", "json")
+    result = run_fuselint("check", "--select", "FL0", str(path), "--output-format", "json")
     findings = json.loads(result.stdout)
     assert {f["code"] for f in findings} == {"FL002", "FL003", "FL010"}
     for f in findings:
@@ -45,14 +47,14 @@ def test_json_fields(tmp_path):
 
 def test_github_annotations(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    lines = run_fuselint("check", str(path), "--output-format", "github").stdout.splitlines()
+    lines = run_fuselint("check", "--select", "FL0", str(path), "--output-format", "github").stdout.splitlines()
     assert lines[0].startswith(f"::error file={path},line=8,col=9,endLine=8,endColumn=")
     assert ",title=FL010::FL010 other-without-mask: tl.load passes" in lines[0]
 
 
 def test_sarif_is_2_1_0_with_rules_and_results(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    sarif = json.loads(run_fuselint("check", str(path), "--output-format", "sarif").stdout)
+    sarif = json.loads(run_fuselint("check", "--select", "FL0", str(path), "--output-format", "sarif").stdout)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
     rules = run["tool"]["driver"]["rules"]
@@ -66,16 +68,16 @@ def test_sarif_is_2_1_0_with_rules_and_results(tmp_path):
 
 def test_select_ignore_and_exit_zero(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    only = json.loads(run_fuselint("check", str(path), "--select", "FL010", "--output-format", "json").stdout)
+    only = json.loads(run_fuselint("check", "--select", "FL0", str(path), "--select", "FL010", "--output-format", "json").stdout)
     assert [f["code"] for f in only] == ["FL010"]
-    rest = json.loads(run_fuselint("check", str(path), "--ignore", "FL010,FL003", "--output-format", "json").stdout)
+    rest = json.loads(run_fuselint("check", "--select", "FL0", str(path), "--ignore", "FL010,FL003", "--output-format", "json").stdout)
     assert [f["code"] for f in rest] == ["FL002"]
-    assert run_fuselint("check", str(path), "--exit-zero").returncode == 0
+    assert run_fuselint("check", "--select", "FL0", str(path), "--exit-zero").returncode == 0
 
 
 def test_statistics(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_BAD)
-    out = run_fuselint("check", str(path), "--statistics").stdout.splitlines()
+    out = run_fuselint("check", "--select", "FL0", str(path), "--statistics").stdout.splitlines()
     assert sorted(line.split()[1] for line in out) == ["FL002", "FL003", "FL010"]
 
 
@@ -83,13 +85,14 @@ def test_noqa_suppresses_only_the_named_code(tmp_path):
     text = KERNEL_BAD.replace("other=0.0)", "other=0.0)  # noqa: FL010").replace(
         "BLOCK=96)", "BLOCK=96)  # noqa: FL002")
     path = write(tmp_path, "k.py", text)
-    codes = [f["code"] for f in json.loads(run_fuselint("check", str(path), "--output-format", "json").stdout)]
+    codes = [f["code"] for f in json.loads(run_fuselint("check", "--select", "FL0", str(path), "--output-format", "json").stdout)]
     assert codes == ["FL003"]
 
 
 def test_pyproject_configuration(tmp_path):
     write(tmp_path, "pyproject.toml", """
 [tool.fuselint]
+select = ["FL0"]
 ignore = ["FL002"]
 per-file-ignores = {"legacy/*.py" = ["FL003"]}
 exclude = ["generated"]
@@ -104,7 +107,7 @@ block-sizes = [32, 64]
 
 
 def test_block_sizes_setting_drives_fl004(tmp_path):
-    write(tmp_path, "pyproject.toml", "[tool.fuselint]\nblock-sizes = [32, 64]\n")
+    write(tmp_path, "pyproject.toml", "[tool.fuselint]\nselect = ['FL0']\nblock-sizes = [32, 64]\n")
     write(tmp_path, "k.py", KERNEL_GOOD)
     result = run_fuselint("check", "k.py", "--output-format", "json", cwd=tmp_path)
     assert [f["code"] for f in json.loads(result.stdout)] == ["FL004"]
@@ -119,7 +122,7 @@ def test_bad_configuration_is_a_usage_error(tmp_path):
 def test_not_python_exits_two_and_other_files_still_linted(tmp_path):
     text_file = write(tmp_path, "notes.txt", "hello")
     kernel = write(tmp_path, "k.py", KERNEL_BAD)
-    result = run_fuselint("check", str(text_file), str(kernel), str(tmp_path / "missing.py"))
+    result = run_fuselint("check", "--select", "FL0", str(text_file), str(kernel), str(tmp_path / "missing.py"))
     assert result.returncode == 2
     assert f"{text_file}: is not a Python file" in result.stderr
     assert f"{tmp_path / 'missing.py'}: no such file or directory" in result.stderr
@@ -139,7 +142,7 @@ def test_house_prompt_file_is_not_python():
 def test_syntax_error_is_a_finding_and_others_still_linted(tmp_path):
     broken = write(tmp_path, "a_broken.py", "import triton\ndef k(x:\n    pass\n")
     write(tmp_path, "b.py", KERNEL_BAD)
-    result = run_fuselint("check", str(tmp_path), "--output-format", "json")
+    result = run_fuselint("check", "--select", "FL0,FL9", str(tmp_path), "--output-format", "json")
     findings = json.loads(result.stdout)
     assert result.returncode == 1
     assert findings[0]["path"] == str(broken) and findings[0]["code"] == "FL999" and findings[0]["line"] == 2
@@ -176,5 +179,14 @@ def test_check_never_executes_the_file(tmp_path):
     marker = tmp_path / "marker"
     text = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n" + KERNEL_BAD
     path = write(tmp_path, "k.py", text)
-    run_fuselint("check", str(path))
+    run_fuselint("check", "--select", "FL0", str(path))
     assert not marker.exists()
+
+
+def test_jobs_do_not_change_the_output(tmp_path):
+    for i in range(6):
+        write(tmp_path, f"pkg{i % 2}/k{i}.py", KERNEL_BAD if i % 3 else KERNEL_GOOD)
+    one = run_fuselint("check", "--select", "FL0", str(tmp_path), "--jobs", "1", "--output-format", "json")
+    two = run_fuselint("check", "--select", "FL0", str(tmp_path), "--jobs", "2", "--output-format", "json")
+    assert one.stdout == two.stdout and len(json.loads(one.stdout)) == 12
+    assert run_fuselint("check", str(tmp_path), "--jobs", "0").returncode == 2

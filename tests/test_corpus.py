@@ -73,7 +73,7 @@ def package_root(distribution: str) -> Path:
 @pytest.fixture(scope="module")
 def corpus():
     roots = [package_root(name) for name in PACKAGES]
-    result = lint_paths(roots, Settings())
+    result = lint_paths(roots, Settings(), jobs=2)
     site = roots[0].parent
     findings = [(Path(f.path).relative_to(site).as_posix(), f) for f in result.findings]
     return result, findings
