@@ -55,11 +55,13 @@ def main() -> None:
 
     parse = median_seconds(lambda: [cst.parse_module(s) for s in sources], args.repeat)
     lint = median_seconds(lambda: lint_paths(roots, Settings()), args.repeat)
+    lint2 = median_seconds(lambda: lint_paths(roots, Settings(), jobs=2), args.repeat)
 
     rows = [
         ("fuselint check, one file (387 lines), wall incl. start-up", f"{single:.3f} s", f"python -c pass: {bare_python:.3f} s"),
         ("libcst.parse_module, every file", f"{parse:.2f} s", f"{kloc / parse:.1f} kLOC/s"),
         ("fuselint check, every file, 1 job", f"{lint:.2f} s", f"{kloc / lint:.1f} kLOC/s ({parse / lint:.0%} of bare parse)"),
+        ("fuselint check, every file, 2 jobs", f"{lint2:.2f} s", f"{kloc / lint2:.1f} kLOC/s ({lint / lint2:.2f}x one job)"),
     ]
     print(f"{len(files)} files, {kloc:.1f} kLOC (liger-kernel + flag-gems), Python {sys.version.split()[0]}, "
           f"libcst {importlib.metadata.version('libcst')}")
