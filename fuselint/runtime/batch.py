@@ -48,6 +48,9 @@ def run_batch(directory: str, reference: str, options, jobs: int = 1) -> int:
                     report = future.result()
                 except Exception as error:  # the runner itself broke: still one line for this candidate
                     report = {"kernel": path, "reference": reference, "verdict": "fail", "error": f"{type(error).__name__}: {error}"}
+                speed = report.get("stages", {}).get("speed", {})
+                if jobs > 1 and speed.get("ms"):
+                    speed.setdefault("notes", []).append(f"timed with --jobs {jobs}: candidates shared the GPU")
                 any_failed |= report["verdict"] != "pass"
                 print(json.dumps(report, default=str), flush=True)
                 bar.advance(path, report["verdict"])

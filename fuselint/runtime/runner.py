@@ -169,7 +169,7 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
         report["environment"] = out.get("environment", {})
         report["children"]["compile"] = _child_summary(out, death)
     else:
-        stages["compile"] = {"status": "skip", "reason": "not asked for"}
+        stages["compile"] = {"status": "skip", "reason": "not asked for", "target": options.target}
     if "run" not in options.children:
         for name in RUN_CHILD_STAGES:
             stages[name] = {"status": "skip", "reason": "not asked for"}
