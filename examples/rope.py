@@ -63,11 +63,11 @@ def rope_kernel(
 
 
 # Launch rule, the same for an RTX 4090 and an H100 (both bound by memory bandwidth here):
-# a program moves a tile of about ELEMS_PER_TILE elements of q and as many of k, 4 warps: 16-byte
-# accesses, eight in flight per thread before the first use, and few enough registers for several
+# a program moves a tile of about BYTES_PER_TILE bytes of q and as many of k, with 4 warps: 16-byte
+# accesses, several in flight per thread before the first use, and few enough registers for several
 # programs per multiprocessor. When that leaves fewer than two programs per multiprocessor
 # (decode-like calls), the tile shrinks toward MIN_ROWS so that every multiprocessor gets work.
-ELEMS_PER_TILE = 4096
+BYTES_PER_TILE = 8192
 MIN_ROWS, MAX_ROWS = 16, 256
 NUM_WARPS = 4
 
@@ -79,10 +79,10 @@ def _multiprocessor_count(device):
     return 1
 
 
-def rope_launch_config(n_rows, head_dim, device):
-    """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements."""
+def rope_launch_config(n_rows, head_dim, element_size, device):
+    """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements of element_size bytes."""
     block_half = max(16, triton.next_power_of_2(head_dim // 2))
-    block_rows = min(MAX_ROWS, max(MIN_ROWS, ELEMS_PER_TILE // (2 * block_half)))
+    block_rows = min(MAX_ROWS, max(MIN_ROWS, triton.next_power_of_2(BYTES_PER_TILE // (2 * block_half * element_size))))
     programs_wanted = 2 * _multiprocessor_count(device)
     while block_rows > MIN_ROWS and triton.cdiv(n_rows, block_rows) < programs_wanted:
         block_rows //= 2
@@ -124,7 +124,7 @@ def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS):
     if n_rows == 0 or half == 0:
         return q_out, k_out, cos_used, sin_used
 
-    block_half, rule_rows = rope_launch_config(n_rows, head_dim, q.device)
+    block_half, rule_rows = rope_launch_config(n_rows, head_dim, q.element_size(), q.device)
     block_rows = rule_rows if block_rows is None else block_rows
     grid = (triton.cdiv(n_rows, block_rows),)
     rope_kernel[grid](
