@@ -100,6 +100,16 @@ def test_compile_error_non_power_of_two_arange_with_file_and_line():
     assert report["verdict"] == "fail"
 
 
+def test_compile_every_autotune_config_and_check_them_in_turn():
+    report = run_candidate(str(DATA / "good" / "autotuned.py"), AXPY_REF, Options(trials=2, timeout=300, speed=False))
+    (kernel,) = report["stages"]["compile"]["kernels"]
+    assert kernel["launches"] == 1
+    assert [(v["constexprs"]["BLOCK"], v["num_warps"], v["grid"][0]) for v in kernel["variants"]] == [(128, 2, 32), (512, 4, 8)]
+    assert report["verdict"] == "pass", report["stages"]
+    if not HAS_GPU:
+        assert any("trial t ran config t mod N" in n for n in report["stages"]["correctness"]["notes"])
+
+
 @pytest.mark.skipif(HAS_GPU, reason="the kernel is reachable where CUDA streams exist")
 def test_compile_says_when_a_kernel_cannot_be_reached():
     report = run_candidate(str(DATA / "bad" / "unreachable.py"), AXPY_REF, COMPILE_ONLY)
@@ -163,6 +173,13 @@ def test_hang_is_killed_at_the_timeout():
     stage = report["stages"]["correctness"]
     assert stage["status"] == "fail" and stage["reason"].startswith("timed out after 12 s")
     assert report["children"]["run"]["elapsed_s"] < 30
+
+
+def test_crash_is_a_failed_stage_with_its_signal():
+    report = run_candidate(str(DATA / "bad" / "segfault.py"), AXPY_REF, RUN_ONLY)
+    assert report["stages"]["correctness"]["reason"].startswith("crashed with SIGSEGV during correctness")
+    assert report["stages"]["launches"]["status"] == "skip"
+    assert report["verdict"] == "fail"
 
 
 def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys):

@@ -153,7 +153,7 @@ class Compiler:
         import triton
 
         fn, row = launch.fn, self.row_for(launch.fn)
-        row["launches"] += 1
+        row["launches"] += not launch.extra_config
         if fn not in self.binders:
             self.binders[fn] = create_function_from_signature(fn.signature, fn.params, self.backend)
         kwargs = dict(launch.kwargs)

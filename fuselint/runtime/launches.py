@@ -25,11 +25,13 @@ class Launch:
     args: tuple
     kwargs: dict
     grid: Any
+    extra_config: bool = False  # an autotune config after the first: compiled, but no launch of its own
 
 
 def _kernel_name(fn) -> str:
-    inner = getattr(fn, "fn", fn)
-    return getattr(inner, "__name__", repr(fn))
+    while hasattr(fn, "fn"):  # Autotuner -> Heuristics -> JITFunction -> the Python function
+        fn = fn.fn
+    return getattr(fn, "__name__", repr(fn))
 
 
 @contextlib.contextmanager
@@ -39,15 +41,21 @@ def intercept_launches(on_launch: Callable[[Launch], None]):
 
     saved_jit_run, saved_tuner_run = JITFunction.run, Autotuner.run
 
+    state = {"extra_config": False}
+
     def jit_run(self, *args, grid, warmup, **kwargs):
-        on_launch(Launch(self, args, kwargs, grid))
+        on_launch(Launch(self, args, kwargs, grid, extra_config=state["extra_config"]))
         return None
 
     def tuner_run(self, *args, **kwargs):
         # Each config is a kernel of its own on the GPU: hand them all over.
         self.nargs = dict(zip(self.arg_names, args))
-        for config in self.configs:
-            self.fn.run(*args, **{**kwargs, **config.all_kwargs()})
+        try:
+            for index, config in enumerate(self.configs):
+                state["extra_config"] = index > 0
+                self.fn.run(*args, **{**kwargs, **config.all_kwargs()})
+        finally:
+            state["extra_config"] = False
         return None
 
     JITFunction.run, Autotuner.run = jit_run, tuner_run
@@ -90,3 +98,35 @@ def count_launches(interpreted: bool):
         yield counter
     finally:
         launcher_class.run = saved_run
+
+
+@contextlib.contextmanager
+def rotate_autotune_configs():
+    """Under the interpreter there are no timings to tune by: a forward runs
+    config ``rotation.index % len(configs)`` of each autotuned kernel, so that
+    trials spread over the configs (the GPU runs the one the autotuner picks)."""
+    from triton.runtime.autotuner import Autotuner
+
+    rotation = RotationState()
+    saved_run = Autotuner.run
+
+    def run(self, *args, **kwargs):
+        config = self.configs[rotation.index % len(self.configs)]
+        rotation.used.add(f"{_kernel_name(self.fn)}: {len(self.configs)} configs")
+        self.best_config = config
+        full = {**kwargs, **config.all_kwargs()}
+        if config.pre_hook is not None:
+            config.pre_hook({**dict(zip(self.arg_names, args)), **full})
+        return self.fn.run(*args, **full)
+
+    Autotuner.run = run
+    try:
+        yield rotation
+    finally:
+        Autotuner.run = saved_run
+
+
+@dataclasses.dataclass
+class RotationState:
+    index: int = 0
+    used: set = dataclasses.field(default_factory=set)

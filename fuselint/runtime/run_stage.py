@@ -20,7 +20,7 @@ def stage_run(spec: dict, progress: Progress) -> None:
     from .candidate import Pair, clone_tree, cuda_on_cpu, tensors_in
     from .checks import PoisonFreshMemory, compare_output, mutation, unwritten_elements
     from .interpreter_fixes import bool_masks
-    from .launches import count_launches
+    from .launches import count_launches, rotate_autotune_configs
 
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
     gpu = torch.cuda.is_available() and not interpreted
@@ -64,13 +64,17 @@ def stage_run(spec: dict, progress: Progress) -> None:
         sync()
         return out
 
-    with count_launches(interpreted) as counter, (bool_masks() if interpreted else contextlib.nullcontext({})) as fixes:
+    with count_launches(interpreted) as counter, \
+            (bool_masks() if interpreted else contextlib.nullcontext({})) as fixes, \
+            (rotate_autotune_configs() if interpreted else contextlib.nullcontext(None)) as rotation:
         try:
             progress.phase("correctness: warm-up forward of ModelNew (compiles, autotunes)")
             forward(new_model, clone_tree(sample), under_shim=True)
             for trial in range(spec["trials"]):
                 progress.phase(f"correctness: trial {trial}")
                 inputs, _ = pair.make_inputs(spec["seed"] + trial, device) if trial else (sample, [])
+                if rotation is not None:
+                    rotation.index = trial
                 ref_inputs, new_inputs = clone_tree(inputs), clone_tree(inputs)
                 want = tensors_in(forward(ref_model, ref_inputs))
                 counter.active = trial == 0
@@ -103,6 +107,9 @@ def stage_run(spec: dict, progress: Progress) -> None:
         failed_trials = sorted({p["trial"] for p in correctness["problems"]})
         what = f"output {first['output']}" if "output" in first else f"input {first['input']}" if "input" in first else ""
         correctness.update(status="fail", reason=f"{first['check']}: {what} {first['detail']} (trials failing: {failed_trials})")
+    if rotation is not None and rotation.used:
+        correctness["notes"].append(f"autotuned ({', '.join(sorted(rotation.used))}): with no timings under the interpreter, "
+                                    "trial t ran config t mod N")
     if fixes.get("masks_cast_to_bool"):
         correctness["notes"].append(f"interpreter work-around: {fixes['masks_cast_to_bool']} int32 masks cast to bool "
                                     "(the interpreter types scalar comparisons joined by & as int32; the compiler types them int1)")
