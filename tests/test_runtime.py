@@ -182,6 +182,19 @@ def test_crash_is_a_failed_stage_with_its_signal():
     assert report["verdict"] == "fail"
 
 
+def test_out_of_bounds_store_fails():
+    report = run_candidate(str(DATA / "bad" / "out_of_bounds.py"), AXPY_REF, RUN_ONLY)
+    reason = report["stages"]["correctness"]["reason"]
+    # A GPU faults; the interpreter writes through a wild host pointer and dies.
+    assert reason.startswith("illegal memory access" if HAS_GPU else "crashed with SIGSEGV"), reason
+
+
+def test_out_of_memory_is_named():
+    report = run_candidate(str(DATA / "bad" / "out_of_memory.py"), AXPY_REF, RUN_ONLY)
+    reason = report["stages"]["correctness"]["reason"]
+    assert reason.startswith("out of memory: ") and reason.endswith("out_of_memory.py:7"), reason
+
+
 def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys):
     argv = ["run", str(DATA / "house_rope.py"), "--reference", str(DATA / "rope_reference_fp32.py"), "--trials", "1", "--no-speed", "--json"]
     args = _parser().parse_args(argv)

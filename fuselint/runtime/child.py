@@ -39,17 +39,31 @@ class Progress:
         os.replace(tmp, self.path)
 
 
+# Failures worth naming before the exception's own words.
+_KINDS = (("illegal memory access", "illegal memory access"), ("misaligned address", "illegal memory access"),
+          ("out of memory", "out of memory"), ("can't allocate memory", "out of memory"))
+
+
 def short_error(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     # CUDA errors put the useful line first, Python ones last.
-    line = next((t for t in text if "CUDA error" in t), text[-1] if text else "")
-    return f"{type(error).__name__}: {line}"[:500]
+    line = next((t for t in text if "CUDA error" in t or "out of memory" in t), text[-1] if text else "")
+    kind = next((k for marker, k in _KINDS if marker in str(error)), None)
+    return (f"{kind}: " if kind else "") + f"{type(error).__name__}: {line}"[:500]
 
 
 def where_in_candidate(error: BaseException, paths: list[str]) -> str | None:
-    """file:line of the deepest traceback frame inside the candidate's files."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.realpath(f.filename) in paths]
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+    """file:line of the deepest traceback frame inside the candidate's files,
+    following the chain of causes: the interpreter re-raises a kernel's error
+    from the launch line, with the kernel's own line in the cause."""
+    where, seen = None, set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.realpath(f.filename) in paths]
+        if frames:
+            where = f"{frames[-1].filename}:{frames[-1].lineno}"
+        error = error.__cause__ or error.__context__
+    return where
 
 
 def environment(torch, triton, interpreted: bool) -> dict:
