@@ -55,7 +55,7 @@ class FusedOffsetsDiffer(Rule):
         reported: set = set()
         for group in fused_groups(kernel):
             output = group.output
-            differing = [(m, compare(kernel, m.offsets, output.offsets)) for m in group.members]
+            differing = [(m, compare(kernel, m.offsets, output.offsets, group)) for m in group.members]
             differing = [(m, d) for m, d in differing if d is not None]
             for member, difference in differing:
                 key = member.offsets.key

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import compare, fused_groups, is_broadcast_member
-from fuselint.model.offsets import access_text, canon_of, render
+from fuselint.model.fusion import fused_groups, is_broadcast_member, same_indexing
+from fuselint.model.offsets import access_text, boundary, render
 from fuselint.rule import Rule
 
 _VERDICT = ("build one `mask` from the output's boundary condition and pass it to every load and store; "
             "if an op needs another boundary, do not fuse: split this kernel")
+
+
+def _text(keys) -> str:
+    return " & ".join(sorted(render(k) for k in keys))
 
 
 class FusedMasksDiffer(Rule):
@@ -16,9 +20,11 @@ class FusedMasksDiffer(Rule):
     (`a & b`, `a and b`), each inlined back to index vectors and parameters, so
     `mask = offs < n` and a second `offs < n` written elsewhere are the same condition, and
     `(rows[:, None] < M) & (cols[None, :] < N)` equals the same terms in the other order. A
-    missing mask where the output has one is a difference. A broadcast member (cos/sin rows
-    shared by all heads) may leave out the conjuncts of the program terms it does not have. A
-    member whose offsets differ is FL101's finding, not this rule's.
+    missing mask where the output has one is a difference. Only boundary conditions are
+    compared: conjuncts that compare an index with a bound that does not vary (`offs < n`);
+    a causal `cols > rows` or a mask loaded from memory selects values, not a boundary. A
+    broadcast member (cos/sin rows shared by all heads) indexes a smaller tensor and keeps its
+    own bounds; a member whose offsets differ is FL101's finding, not this rule's.
 
     ## Why is this bad?
     House rule: "Every fused op MUST use identical boundary mask" and "all masks derived from
@@ -45,36 +51,27 @@ class FusedMasksDiffer(Rule):
     code, name = "FL102", "fused-masks-differ"
 
     def check_kernel(self, kernel):
-        canon = canon_of(kernel)
         reported: set = set()
         for group in fused_groups(kernel):
             output = group.output
-            want = output.mask.keys if output.mask is not None else None
+            want = boundary(kernel, output.mask)
             for member in group.members:
                 if member is output or id(member.access.call) in reported:
                     continue
-                if compare(kernel, member.offsets, output.offsets) is not None:
-                    continue  # other offsets (FL101): its mask bounds other elements
-                have = member.mask.keys if member.mask is not None else None
-                if have == want:
+                if not same_indexing(member.offsets, output.offsets):
+                    continue  # other offsets (FL101) or not known: its mask bounds other elements
+                if is_broadcast_member(member.offsets, output.offsets):
+                    continue  # it indexes a smaller tensor: its bounds are that tensor's
+                have = boundary(kernel, member.mask)
+                if have is None or want is None or have == want:
                     continue
-                if have is not None and want is not None:
-                    if is_broadcast_member(member.offsets, output.offsets) and have <= want:
-                        continue
-                    differing = have ^ want
-                    if not all(canon.is_known(k) for k in differing):
-                        continue
-                    detail = f"masks with `{member.mask.text()}`, the output {access_text(kernel, output.access)} with `{output.mask.text()}`"
-                elif have is None:
-                    if is_broadcast_member(member.offsets, output.offsets) and not any(canon.facts(k)[0] for k in want):
-                        continue
-                    if not all(canon.is_known(k) for k in want):
-                        continue
-                    detail = f"has no mask, the output {access_text(kernel, output.access)} masks with `{output.mask.text()}`"
+                if not have:
+                    detail = f"has no boundary mask, the output {access_text(kernel, output.access)} masks with `{_text(want)}`"
+                elif not want:
+                    detail = f"masks with `{_text(have)}`, the output {access_text(kernel, output.access)} has no boundary mask"
                 else:
-                    if not all(canon.is_known(k) for k in have):
-                        continue
-                    detail = f"masks with `{member.mask.text()}`, the output {access_text(kernel, output.access)} has no mask"
+                    detail = (f"masks with `{_text(have)}`, the output {access_text(kernel, output.access)} "
+                              f"with `{_text(want)}`")
                 reported.add(id(member.access.call))
                 where = member.access.mask if member.access.mask is not None else member.access.call
                 yield self.report(where, f"{access_text(kernel, member.access)} {detail}; {_VERDICT}")

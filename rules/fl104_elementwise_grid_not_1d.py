@@ -20,7 +20,8 @@ class ElementwiseGridNot1d(Rule):
     Flags an element-wise kernel that uses `tl.program_id(1)` or `tl.program_id(2)`, or that is
     launched with a grid of more than one dimension (dimensions that are a literal 1 do not
     count). A kernel is element-wise when it has no `tl.dot`, no reduction or scan (`tl.sum`,
-    `tl.max`, `tl.cumsum`, ...), no loop, and calls no function the module does not define.
+    `tl.max`, `tl.cumsum`, ...), no atomic (a reduction across programs), no loop, and calls no
+    function the module does not define.
 
     ## Why is this bad?
     House rule: "Element-wise: 1D grid, single `offs = pid * BLOCK + tl.arange(0, BLOCK)`".

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from fuselint.model.offsets import Mask, Offsets, canon_of, mask_of, offsets_of
+from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Shape, broadcast, Incompatible
 
 if TYPE_CHECKING:
@@ -106,10 +106,35 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
         return
     from fuselint.model.walk import children
 
+    if isinstance(node, cst.Call):
+        name = kernel.imports.tl_function(node.func)
+        if name is not None:
+            seen.add(("call", name))
+        elif isinstance(node.func, cst.Name) and node.func.value not in _HOST_BUILTINS:
+            seen.add(("helper", node.func.value))
     for child in children(node):
         if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
                                                                           cst.Index, cst.Slice, cst.ComparisonTarget)):
             _loads_under(kernel, child, seen, depth + 1)
+
+
+def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
+    """Does a store's value come out of a tl.dot or a reduction (a matmul's or a norm's
+    result, not an element-wise op of the loads beside it)?"""
+    if store.value is None:
+        return False
+    seen: set = set()
+    _loads_under(kernel, store.value, seen)
+    for item in seen:
+        if not isinstance(item, tuple):
+            continue
+        if item[0] == "call" and item[1] in DOTS | REDUCTIONS:
+            return True
+        if item[0] == "helper":
+            helper = kernel.module.kernel_named(item[1])
+            if helper is None or helper is kernel or elementwise(helper) is not True:
+                return True
+    return False
 
 
 def not_elementwise_loads(kernel: "Kernel") -> set[int]:
@@ -127,9 +152,20 @@ def not_elementwise_loads(kernel: "Kernel") -> set[int]:
         elif tl_call.name in REDUCTIONS:
             for arg in tl_call.call.args[:1]:
                 _loads_under(kernel, arg.value, seen)
-    for call, _ in kernel.other_calls:  # x.sum(axis=1), x.max(0)
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in REDUCTIONS and kernel.imports.qualname(call.func) is None:
-            _loads_under(kernel, call.func.value, seen)
+    for call, _ in kernel.other_calls:
+        func = call.func
+        if isinstance(func, cst.Attribute) and kernel.imports.qualname(func) is None:
+            if func.attr.value in REDUCTIONS:  # x.sum(axis=1), x.max(0)
+                _loads_under(kernel, func.value, seen)
+            continue
+        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+            continue
+        # a helper the module defines and that is element-wise keeps its arguments in the
+        # group; any other function (a sort, a reduction, unknown) may not be element-wise
+        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        if helper is None or helper is kernel or elementwise(helper) is not True:
+            for arg in call.args:
+                _loads_under(kernel, arg.value, seen)
     loads = {id(a.call) for a in kernel.accesses if a.kind == "load" and id(a.call) in seen}
     kernel.__dict__["_not_elementwise"] = loads
     return loads
@@ -164,6 +200,14 @@ def fused_groups(kernel: "Kernel") -> list[Group]:
             # other loops writes another output
             if other_loops != loops[: len(other_loops)] or (other.access.kind == "store" and other_loops != loops):
                 continue
+            if len(other_loops) < len(loops) and not _before(kernel, other.access.call, member.access.loops[len(other_loops)].node):
+                continue  # a load after the output's loop cannot feed it
+            if other.access.kind == "store" and other is not member and (
+                _computed_by_dot_or_reduction(kernel, other.access) or _computed_by_dot_or_reduction(kernel, member.access)
+            ):
+                continue  # two results of matmuls or reductions (dq and dv): two outputs, not one fused op
+            if exclusive(kernel, other.access.call, member.access.call):
+                continue  # `if EVEN: store(...) else: store(..., mask=...)`: one of the two runs
             if other.shape == member.shape:
                 group.members.append(other)
             elif _broadcasts_to(other.shape, member.shape):
@@ -174,23 +218,49 @@ def fused_groups(kernel: "Kernel") -> list[Group]:
     return result
 
 
-def compare(kernel: "Kernel", member: Offsets, output: Offsets) -> Difference | None:
+def _before(kernel: "Kernel", call: cst.Call, loop: cst.CSTNode) -> bool:
+    flow = canon_of(kernel).flow
+    place = flow.names.get(id(call))
+    start = flow.bound.get(id(loop)) if isinstance(loop, cst.For) else None
+    return place is not None and start is not None and place.order < start.order
+
+
+def same_indexing(member: Offsets, output: Offsets) -> bool:
+    """The same index vectors and shifts (program terms aside): the same tile elements."""
+    return set(member.tile) == set(output.tile) and member.shift == output.shift
+
+
+def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | None" = None) -> Difference | None:
     """How `member`'s offsets differ from the output's inside the tile, when they certainly do:
-    other tile terms (index vectors) or other constant shifts. Program terms are not compared:
-    they choose which tile a program reads (cos/sin rows by `pid % seq_len`, a weight row
-    shared by all rows), the broadcast of an operand over programs. None when the offsets agree
-    or the difference is not known (a join of bindings, an index loaded from memory: a gather)."""
+    other index vectors, or another constant shift of the same tensor. None when they agree or
+    the difference is not known.
+
+    - Program terms are not compared: they choose which tile a program reads (cos/sin rows by
+      `pid % seq_len`, a weight row shared by all rows), the broadcast of an operand over
+      programs.
+    - Index vectors are compared as a set: `(i0 + offs) * stride_row + (j0 + offs) * stride_col`
+      (a diagonal) indexes with the one vector `offs`.
+    - A remapped index (`offs // W`, `tl.where(...)`, `tl.minimum(...)`: pads, upsampling,
+      rolls), an index loaded from memory (a gather) or a join of bindings is not known.
+    - A constant shift is another offsets only where the group also reads or writes the same
+      tensor without it (`q` at `offs` and at `offs + HALF`); a shift of another tensor alone
+      is where its view starts (`kv_cache + kv_lora_rank + idx`), not another indexing."""
     canon = canon_of(kernel)
-    extra = (member.tile - output.tile) + (member.shift - output.shift)
-    missing = (output.tile - member.tile) + (output.shift - member.shift)
+    extra = Counter(set(member.tile) - set(output.tile)) + (member.shift - output.shift)
+    missing = Counter(set(output.tile) - set(member.tile)) + (output.shift - member.shift)
     if not extra and not missing:
         return None
     for term in list(extra) + list(missing):
         _, _, unknown, load = canon.facts(term)
-        if unknown or load:
+        if unknown or load or canon.is_remap(term):
             return None
-    kind = "tile" if (member.tile != output.tile) else "shift"
-    return Difference(extra, missing, kind)
+    if set(member.tile) != set(output.tile):
+        return Difference(extra, missing, "tile")
+    if member.base != output.base and not (group is not None and any(
+        other.offsets.base == member.base and other.offsets.shift == output.shift for other in group.members
+    )):
+        return None
+    return Difference(extra, missing, "shift")
 
 
 def is_broadcast_member(member: Offsets, output: Offsets) -> bool:
@@ -205,9 +275,12 @@ _HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", 
 
 
 def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:
-    """True for an element-wise kernel: no tl.dot, no reduction or scan, no loop; None when it
-    calls a function the module does not define (unknown)."""
+    """True for an element-wise kernel: no tl.dot, no reduction or scan, no atomic (a
+    reduction across programs), no loop; None when it calls a function the module does not
+    define (unknown)."""
     if kernel.loops or any(c.name in DOTS | REDUCTIONS for c in kernel.tl_calls):
+        return False
+    if any(a.kind.startswith("atomic") for a in kernel.accesses):
         return False
     for call, _ in kernel.other_calls:
         func = call.func

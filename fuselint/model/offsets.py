@@ -95,6 +95,9 @@ class _Flow(Walker):
     def visit_Name(self, node):
         self.names[id(node)] = self._place()
 
+    def visit_Call(self, node):
+        self.names[id(node)] = self._place()
+
     def _statement(self, node):
         self.begun[id(node)] = self._place()
 
@@ -141,6 +144,18 @@ class _Flow(Walker):
 
 def _encloses(outer: tuple, inner: tuple) -> bool:
     return inner[: len(outer)] == outer
+
+
+def exclusive(kernel: "Kernel", a: cst.CSTNode, b: cst.CSTNode) -> bool:
+    """Are two calls in the two branches of one `if` (never both run)?"""
+    flow = canon_of(kernel).flow
+    first, second = flow.names.get(id(a)), flow.names.get(id(b))
+    if first is None or second is None:
+        return False
+    for x, y in zip(first.regions, second.regions):
+        if x != y:
+            return x[0] == y[0] and {x[1], y[1]} == {"then", "else"}
+    return False
 
 
 # --- canonical keys ------------------------------------------------------------------------------
@@ -477,6 +492,23 @@ class Canon:
                     return value
         return render(key)
 
+    def is_remap(self, key: Key) -> bool:
+        """Does the key compute a tile index by more than sums and products of index vectors
+        (`offs // W`, `offs % C`, `tl.where`, `tl.minimum`, `offs ^ 1`): a remapped index, as
+        in pads, upsampling, rolls and pixel shuffles, which no shared offsets can replace."""
+        memo = self.__dict__.setdefault("_remaps", {})
+        if key in memo:
+            return memo[key]
+        kind = key[0]
+        if kind in ("bin", "call", "if", "method", "item", "attr") and self.facts(key)[0]:
+            found = True
+        elif kind in _ATOMS_STATIC or kind in _ATOMS_PROGRAM or kind == "arange":
+            found = False
+        else:
+            found = any(self.is_remap(c) for c in _children(key))
+        memo[key] = found
+        return found
+
     def is_static(self, key: Key) -> bool:
         tile, program, unknown, _ = self.facts(key)
         return not (tile or program or unknown)
@@ -667,12 +699,23 @@ def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0) -> list[Key]:
             inner = varying[0] if len(varying) == 1 else _bag("prod", varying)
         if inner[0] == "sum" and depth < 8:
             out.extend(_strip_strides(canon, [sign(t) for t in bag_items(inner)], depth + 1))
+        elif inner[0] == "sub" and depth < 8 and _leading_axes_only(inner[2]):
+            # `v[None, :]` is `v` where it meets a wider tile: broadcasting aligns to the right
+            out.extend(_strip_strides(canon, [sign(t) for t in _terms(inner[1])], depth + 1))
         elif inner[0] == "sub" and depth < 8:
             vector = _strip_strides(canon, _terms(inner[1]), depth + 1)
             out.append(sign(("sub", vector[0] if len(vector) == 1 else _bag("sum", vector), inner[2])))
         else:
             out.append(sign(inner))
     return out
+
+
+def _leading_axes_only(slices: tuple) -> bool:
+    """`[None, :]`, `[None, None, :]`: only size-1 axes in front of the vector's own."""
+    rest = list(slices)
+    while rest and rest[0] == "None":
+        rest.pop(0)
+    return len(rest) < len(slices) and all(part == ":" for part in rest)
 
 
 def without_slices(key: Key) -> Key:
@@ -712,6 +755,47 @@ class Mask:
 
     def text(self) -> str:
         return " & ".join(sorted(render(k) for k in self.keys))
+
+
+def boundary(kernel: "Kernel", mask: Mask | None) -> frozenset | None:
+    """The boundary conditions of a mask: its conjuncts that compare one index vector with a
+    bound that does not vary (`offs < n`, `rows[:, None] < M`, `pid < n_rows`). Conjuncts that
+    compare two index vectors (a causal `cols > rows`, a triangle) choose values, not bounds,
+    and are left out. None when a conjunct is not known (a mask or bound loaded from memory, a
+    join of bindings): then the boundary is not known either."""
+    if mask is None:
+        return frozenset()
+    canon = canon_of(kernel)
+    found = set()
+    for key in mask.keys:
+        tile, _, unknown, load = canon.facts(key)
+        if unknown or load:
+            return None
+        if key[0] != "cmp":
+            if tile:
+                return None  # `~m`, `a | b` over the tile: not modelled
+            continue
+        sides = (key[2], key[3])
+        if sum(canon.is_static(side) for side in sides) == 1 and _aranges(key) <= 1:
+            found.add(key)
+    return frozenset(found)
+
+
+def _aranges(key: Key) -> int:
+    if key[0] == "arange":
+        return 1
+    return len({k for k in _atoms(key) if k[0] == "arange"})
+
+
+def _atoms(key: Key) -> list[Key]:
+    found, stack = [], [key]
+    while stack:
+        item = stack.pop()
+        if item[0] == "arange":
+            found.append(item)
+        else:
+            stack.extend(_children(item))
+    return found
 
 
 def mask_of(kernel: "Kernel", access: "Access") -> Mask | None:
