@@ -24,6 +24,10 @@ EXPECTED_COUNTS = {
     "FL007": 10,   # cambricon/ascend backends index tensors with loop variables (their forks allow it)
     "FL008": 139,  # partial masks such as rows[:, None] < M on [BLOCK_M, BLOCK_N] tiles (house rule), none fatal
     "FL009": 57,   # 50 tl.sigmoid/tl.softmax (house rule) + 7 tl.tanh in liger's Ascend backend
+    # Fusion rules (tests/test_fusion_corpus.py records hand-checked findings of each):
+    "FL101": 120,  # halves/parts of one row at shifted offsets (rope, swiglu/geglu/reglu, complex re/im, unrolled x4)
+    "FL104": 58,   # element-wise kernels on 2-D/3-D grids (pads, triu/tril, copies, upsampling)
+    "FL303": 5,    # `pid < n` with grid dimension exactly n
 }
 
 # Fatal findings on released code, each checked by hand.
