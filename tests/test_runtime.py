@@ -175,6 +175,12 @@ def test_hang_is_killed_at_the_timeout():
     assert report["children"]["run"]["elapsed_s"] < 30
 
 
+@pytest.mark.skipif(HAS_GPU, reason="needs a machine without a GPU")
+def test_device_gpu_without_a_gpu_fails_plainly():
+    report = run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, Options(device="gpu", children=("run",)))
+    assert report["stages"]["correctness"] == {"status": "fail", "reason": "--device gpu, but torch sees no CUDA device here"}
+
+
 def test_crash_is_a_failed_stage_with_its_signal():
     report = run_candidate(str(DATA / "bad" / "segfault.py"), AXPY_REF, RUN_ONLY)
     assert report["stages"]["correctness"]["reason"].startswith("crashed with SIGSEGV during correctness")

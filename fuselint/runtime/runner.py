@@ -175,8 +175,14 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
             stages[name] = {"status": "skip", "reason": "not asked for"}
         return _finish(report)
 
-    interpreted = options.device == "interpreter" or (
-        options.device == "auto" and not report["environment"].get("cuda_available", _probe_cuda()))
+    has_gpu = report["environment"].get("cuda_available")
+    if has_gpu is None:  # the compile child did not get far enough to say
+        has_gpu = _probe_cuda()
+    if options.device == "gpu" and not has_gpu:
+        for name in RUN_CHILD_STAGES:
+            stages[name] = _failed("--device gpu, but torch sees no CUDA device here")
+        return _finish(report)
+    interpreted = options.device == "interpreter" or (options.device == "auto" and not has_gpu)
     out, death = run_child("run", spec, options.timeout, interpreted=interpreted)
     _absorb(stages, out, death, RUN_CHILD_STAGES)
     report["environment"] = {**report["environment"], **out.get("environment", {})}
