@@ -140,9 +140,9 @@ def _apply_noqa(findings: list[Finding], raw: bytes) -> list[Finding]:
 def read_source(path: Path) -> bytes:
     """The file's bytes, or _Unlintable with a message that names what is wrong."""
     try:
+        if not path.is_file():  # a FIFO or device named .py would block or never end
+            raise _Unlintable("is a directory" if path.is_dir() else "is not a regular file")
         data = path.read_bytes()
-    except IsADirectoryError:
-        raise _Unlintable("is a directory") from None
     except PermissionError:
         raise _Unlintable("cannot be read: permission denied") from None
     except OSError as error:
