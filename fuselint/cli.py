@@ -9,7 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from fuselint import __version__
+from fuselint import __version__, gate
+from fuselint.cache import DEFAULT_FOLDER, Cache
 from fuselint.config import ConfigError, load_settings
 from fuselint.engine import lint_paths
 from fuselint.reporters import REPORTERS
@@ -44,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache of results")
+    check.add_argument("--cache-dir", type=Path, help=f"where the cache lives (default: {DEFAULT_FOLDER} beside the configuration)")
     check.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1,
                        help="lint files in N processes (default: the CPU count); output order does not change")
+    gate.add_arguments(check)
     check.set_defaults(func=run_check)
 
     rule = commands.add_parser("rule", help="show a rule's documentation")
@@ -69,7 +73,13 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.ignore:
         settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
-    result = lint_paths(args.paths, settings, jobs=args.jobs)
+    cache = None if args.no_cache else Cache(args.cache_dir or settings.root / DEFAULT_FOLDER, settings)
+    result = lint_paths(args.paths, settings, jobs=args.jobs, cache=cache)
+    try:
+        result = gate.apply(args, result)
+    except gate.GateError as error:
+        print(f"fuselint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     for error in result.errors:
         print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
     out = sys.stdout

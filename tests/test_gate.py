@@ -1,0 +1,231 @@
+"""The CI gate: `--diff-base` on real git repositories, the baseline round trip, every output
+format honouring both, `action.yml` and the script it calls, and pre-commit agreeing with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from conftest import KERNEL_BAD, KERNEL_GOOD, ROOT, run_fuselint
+
+from fuselint.diff import parse_unified_diff
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
+
+LAUNCH = "add_kernel[(n // 128,)](x, n, BLOCK=96)"  # line 14 of KERNEL_BAD: FL002 and FL003
+LOAD = "x = tl.load(x_ptr + offs, other=0.0)"  # line 8: FL010
+NEW_LOAD = "    y = tl.load(x_ptr + offs + 1, other=1.0)\n"
+
+
+def git(repo, *args) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(path, files: dict[str, str]):
+    """A repository on branch main with one commit holding files."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "ci@example.com")
+    git(path, "config", "user.name", "ci")
+    git(path, "config", "commit.gpgsign", "false")
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base")
+    return path
+
+
+def check_json(repo, *args) -> tuple[list[tuple[str, int, str]], subprocess.CompletedProcess]:
+    done = run_fuselint("check", "--select", "FL0", "--output-format", "json", *args, cwd=repo)
+    assert done.returncode in (0, 1), done.stderr
+    return [(f["path"], f["line"], f["code"]) for f in json.loads(done.stdout)], done
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+# --- --diff-base -------------------------------------------------------------------------------
+
+def test_diff_base_reports_changed_lines_only(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
+    kernel = repo / "k.py"
+    assert {code for _, _, code in check_json(repo, "--diff-base", "main", "k.py")[0]} == set()
+    edit(kernel, "import triton\n", "# a comment above everything\nimport triton\n")  # shifts lines
+    edit(kernel, "BLOCK=96", "BLOCK=48")  # the launch line, now 15
+    found, done = check_json(repo, "--diff-base", "main", "k.py")
+    assert found == [("k.py", 15, "FL002"), ("k.py", 15, "FL003")]  # FL010 at line 9: untouched
+    assert done.returncode == 1
+    assert "1 on lines not changed since main" in done.stderr
+    everything, _ = check_json(repo, "k.py")
+    assert ("k.py", 9, "FL010") in everything
+
+
+def test_diff_base_is_the_merge_base_and_counts_commits_staged_and_unstaged(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD, "other.py": KERNEL_BAD})
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit(repo / "k.py", "BLOCK=96", "BLOCK=48")
+    git(repo, "commit", "-q", "-am", "committed on the branch")
+    # main moves on after the branch point: its change to other.py's load line is not the PR's
+    git(repo, "checkout", "-q", "main")
+    edit(repo / "other.py", LOAD, LOAD.replace("0.0", "1.0"))
+    git(repo, "commit", "-q", "-am", "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    edit(repo / "other.py", "n // 128", "n // 64")  # staged
+    git(repo, "add", "other.py")
+    edit(repo / "k.py", LOAD, LOAD.replace("0.0", "2.0"))  # unstaged
+    found, _ = check_json(repo, "--diff-base", "main", ".")
+    assert sorted(found) == [("k.py", 8, "FL010"), ("k.py", 14, "FL002"), ("k.py", 14, "FL003"),
+                             ("other.py", 14, "FL002"), ("other.py", 14, "FL003")]
+
+
+def test_diff_base_untracked_file_is_wholly_changed_and_ignored_files_are_not(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_GOOD, ".gitignore": "generated/\n"})
+    (repo / "new.py").write_text(KERNEL_BAD)
+    (repo / "generated").mkdir()
+    (repo / "generated" / "old.py").write_text(KERNEL_BAD)
+    found, _ = check_json(repo, "--diff-base", "main", "new.py", "generated/old.py")
+    assert sorted(found) == [("new.py", 8, "FL010"), ("new.py", 14, "FL002"), ("new.py", 14, "FL003")]
+
+
+def test_diff_base_syntax_error_is_reported_when_its_file_changed(tmp_path):
+    multi_line = KERNEL_GOOD.replace("tl.load(x_ptr + offs, mask=offs < n, other=0.0)",
+                                     "tl.load(\n        x_ptr + offs,\n        mask=offs < n, other=0.0)")
+    repo = make_repo(tmp_path / "repo", {"k.py": multi_line, "untouched.py": "import triton\ndef f(:\n"})
+    # deleting the closing bracket on line 10: Python places the error at line 8, which is unchanged
+    edit(repo / "k.py", "other=0.0)", "other=0.0")
+    found, done = check_json(repo, "--extend-select", "FL9", "--diff-base", "main", ".")
+    assert found == [("k.py", 8, "FL999")], done.stdout
+    everything, _ = check_json(repo, "--extend-select", "FL9", ".")
+    assert sorted(everything) == [("k.py", 8, "FL999"), ("untouched.py", 2, "FL999")]
+
+
+def test_diff_base_paths_work_from_a_subfolder_and_by_absolute_path(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"pkg/k.py": KERNEL_BAD})
+    edit(repo / "pkg" / "k.py", "BLOCK=96", "BLOCK=48")
+    found, _ = check_json(repo / "pkg", "--diff-base", "main", "k.py")
+    assert found == [("k.py", 14, "FL002"), ("k.py", 14, "FL003")]
+    absolute = str(repo / "pkg" / "k.py")
+    found, _ = check_json(repo, "--diff-base", "main", absolute)
+    assert found == [(absolute, 14, "FL002"), (absolute, 14, "FL003")]
+
+
+def test_diff_base_errors_exit_2_with_a_message(tmp_path):
+    outside = tmp_path / "not_a_repo"
+    outside.mkdir()
+    (outside / "k.py").write_text(KERNEL_BAD)
+    done = run_fuselint("check", "--diff-base", "main", "k.py", cwd=outside)
+    assert done.returncode == 2 and "needs a git repository" in done.stderr and "not in one" in done.stderr
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
+    done = run_fuselint("check", "--diff-base", "no-such-branch", "k.py", cwd=repo)
+    assert done.returncode == 2
+    assert "--diff-base no-such-branch: git knows no such commit, branch or tag" in done.stderr
+
+
+def test_parse_unified_diff_new_deleted_quoted_and_pure_deletions():
+    diff = (
+        "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -3,0 +4,2 @@ def f():\n+x\n+y\n"
+        "@@ -10,2 +11,0 @@\n-gone\n-gone\n@@ -20 +19 @@\n-a\n+b\n"
+        "diff --git a/old.py b/old.py\n--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
+        'diff --git "a/sp\\tace \\303\\251.py" "b/sp\\tace \\303\\251.py"\n--- /dev/null\n'
+        '+++ "b/sp\\tace \\303\\251.py"\n@@ -0,0 +1,3 @@\n+1\n+2\n+3\n'
+        "diff --git a/empty.py b/empty.py\nnew file mode 100644\n--- /dev/null\n+++ b/empty.py\n"
+    )
+    assert parse_unified_diff(diff) == {"a.py": {4, 5, 19}, "sp\tace é.py": {1, 2, 3}, "empty.py": set()}
+
+
+# --- baseline ----------------------------------------------------------------------------------
+
+def test_baseline_round_trip(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
+    kernel, recorded = repo / "k.py", repo / ".fuselint-baseline.json"
+    done = run_fuselint("check", "--select", "FL0", "--write-baseline", str(recorded), "k.py", cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "recorded 3 findings" in done.stderr
+    entries = json.loads(recorded.read_text())["findings"]
+    assert {(e["code"], e["path"], e["source"], e["occurrence"]) for e in entries} == {
+        ("FL010", "k.py", LOAD, 0), ("FL002", "k.py", LAUNCH, 0), ("FL003", "k.py", LAUNCH, 0)}
+    # unrelated edits above the findings: every line number moves, nothing is new
+    edit(kernel, "import triton\n", "import triton\n# one\n# two\n# three\n")
+    edit(kernel, "def add_one(x):\n", "def add_one(x):\n    '''Adds one.'''\n")
+    found, done = check_json(repo, "--baseline", str(recorded), "k.py")
+    assert found == [] and done.returncode == 0
+    assert "3 in the baseline" in done.stderr
+    # a new violation, and a copy of a recorded one: each is reported, the old ones are not
+    edit(kernel, "    tl.store(", NEW_LOAD + "    " + LOAD + "\n    tl.store(")
+    found, done = check_json(repo, "--baseline", str(recorded), "k.py")
+    assert found == [("k.py", 12, "FL010"), ("k.py", 13, "FL010")] and done.returncode == 1
+    # editing a recorded line makes its finding new again
+    edit(kernel, LAUNCH, LAUNCH.replace("BLOCK=96", "BLOCK=80"))
+    found, _ = check_json(repo, "--baseline", str(recorded), "k.py")
+    assert ("k.py", 20, "FL002") in found and ("k.py", 20, "FL003") in found
+
+
+def test_baseline_paths_are_relative_to_the_baseline_file(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"src/k.py": KERNEL_BAD})
+    recorded = repo / "baseline.json"
+    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "baseline.json", "src", cwd=repo).returncode == 0
+    assert {e["path"] for e in json.loads(recorded.read_text())["findings"]} == {"src/k.py"}
+    found, _ = check_json(repo / "src", "--baseline", str(recorded), "k.py")
+    assert found == []
+    found, _ = check_json(tmp_path, "--baseline", str(recorded), str(repo / "src" / "k.py"))
+    assert found == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist (create it with --write-baseline"),
+    ("{not json", "is not valid JSON"),
+    ('{"findings": []}', "is not a fuselint baseline"),
+    ('{"format": "fuselint-baseline", "version": 99, "findings": []}', "has version 99"),
+    ('{"format": "fuselint-baseline", "version": 1, "findings": [{"code": "FL010"}]}', "entry 0 lacks 'path'"),
+    ('{"format": "fuselint-baseline", "version": 1, "findings": [{"code": "FL010", "path": "k.py", '
+     '"source": 3}]}', "entry 0 has a field of the wrong type"),
+])
+def test_bad_baseline_exits_2(tmp_path, content, message):
+    (tmp_path / "k.py").write_text(KERNEL_BAD)
+    if content is not None:
+        (tmp_path / "b.json").write_text(content)
+    done = run_fuselint("check", "--baseline", "b.json", "k.py", cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert done.stderr.startswith("fuselint: error: ")
+
+
+# --- every output format -----------------------------------------------------------------------
+
+def _reported(output_format: str, stdout: str) -> set[tuple[int, str]]:
+    """(line, code) of each finding in any output format."""
+    if output_format == "json":
+        return {(f["line"], f["code"]) for f in json.loads(stdout)}
+    if output_format == "sarif":
+        results = json.loads(stdout)["runs"][0]["results"]
+        return {(r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"]) for r in results}
+    found = set()
+    for line in stdout.splitlines():
+        if output_format == "github" and line.startswith("::error "):
+            props = dict(p.split("=", 1) for p in line[len("::error "):].split("::", 1)[0].split(","))
+            found.add((int(props["line"]), props["title"]))
+        elif output_format == "text" and line.startswith("k.py:"):
+            found.add((int(line.split(":")[1]), line.split(": ", 1)[1].split()[0]))
+    return found
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
+def test_every_output_format_honours_diff_base_and_baseline(tmp_path, output_format):
+    repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
+    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "b.json", "k.py", cwd=repo).returncode == 0
+    edit(repo / "k.py", "    tl.store(", NEW_LOAD + "    tl.store(")  # line 9: a new FL010
+    everything = run_fuselint("check", "--select", "FL0", "--output-format", output_format, "k.py", cwd=repo)
+    assert _reported(output_format, everything.stdout) == {(8, "FL010"), (9, "FL010"), (15, "FL002"), (15, "FL003")}
+    for gate in (["--baseline", "b.json"], ["--diff-base", "main"], ["--baseline", "b.json", "--diff-base", "main"]):
+        done = run_fuselint("check", "--select", "FL0", "--output-format", output_format, *gate, "k.py", cwd=repo)
+        assert done.returncode == 1, (gate, done.stderr)
+        assert _reported(output_format, done.stdout) == {(9, "FL010")}, (gate, done.stdout)
+    done = run_fuselint("check", "--select", "FL0", "--output-format", output_format, "--diff-base", "main",
+                        "--quiet", "k.py", cwd=repo)
+    assert done.stderr == ""
