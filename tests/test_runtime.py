@@ -181,6 +181,15 @@ def test_device_gpu_without_a_gpu_fails_plainly():
     assert report["stages"]["correctness"] == {"status": "fail", "reason": "--device gpu, but torch sees no CUDA device here"}
 
 
+def test_kernel_that_does_not_import_fails_both_stages(tmp_path):
+    kernel = tmp_path / "broken.py"
+    kernel.write_text("import torch\nclass ModelNew(torch.nn.Module:\n    pass\n")
+    report = run_candidate(str(kernel), AXPY_REF, Options(trials=1, speed=False, timeout=120))
+    for name in ("compile", "correctness"):
+        assert report["stages"][name]["status"] == "fail"
+        assert report["stages"][name]["reason"].startswith("SyntaxError"), report["stages"][name]
+
+
 def test_crash_is_a_failed_stage_with_its_signal():
     report = run_candidate(str(DATA / "bad" / "segfault.py"), AXPY_REF, RUN_ONLY)
     assert report["stages"]["correctness"]["reason"].startswith("crashed with SIGSEGV during correctness")
