@@ -58,8 +58,8 @@ class FusedMasksDiffer(Rule):
             for member in group.members:
                 if member is output or id(member.access.call) in reported:
                     continue
-                if not same_indexing(member.offsets, output.offsets):
-                    continue  # other offsets (FL101) or not known: its mask bounds other elements
+                if not same_indexing(member.offsets, output.offsets) or (member.offsets.program - output.offsets.program):
+                    continue  # other offsets (FL101), another row, or not known: its mask bounds other elements
                 if is_broadcast_member(member.offsets, output.offsets):
                     continue  # it indexes a smaller tensor: its bounds are that tensor's
                 have = boundary(kernel, member.mask)

@@ -242,9 +242,12 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
       (a diagonal) indexes with the one vector `offs`.
     - A remapped index (`offs // W`, `tl.where(...)`, `tl.minimum(...)`: pads, upsampling,
       rolls), an index loaded from memory (a gather) or a join of bindings is not known.
-    - A constant shift is another offsets only where the group also reads or writes the same
-      tensor without it (`q` at `offs` and at `offs + HALF`); a shift of another tensor alone
-      is where its view starts (`kv_cache + kv_lora_rank + idx`), not another indexing."""
+    - A constant shift is another offsets where the fused ops disagree: the same tensor is
+      accessed with and without it (`q` at `offs` and `offs + HALF`), or the member adds it
+      while another input is read at the output's offsets (`q_ptr + offs + HALF` beside
+      `k_ptr + offs`). A shift alone in a copy (`out + offs` from `x + offs - pad_left`, a
+      diagonal from `a + i0 + offs`, a slice into `kv_cache + kv_lora_rank + idx`) is where a
+      view starts, not a second indexing of fused ops."""
     canon = canon_of(kernel)
     extra = Counter(set(member.tile) - set(output.tile)) + (member.shift - output.shift)
     missing = Counter(set(output.tile) - set(member.tile)) + (output.shift - member.shift)
@@ -256,11 +259,15 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
             return None
     if set(member.tile) != set(output.tile):
         return Difference(extra, missing, "tile")
-    if member.base != output.base and not (group is not None and any(
-        other.offsets.base == member.base and other.offsets.shift == output.shift for other in group.members
-    )):
-        return None
-    return Difference(extra, missing, "shift")
+    if member.base == output.base or group is None:
+        return Difference(extra, missing, "shift")
+    others = [m for m in group.members if m.offsets is not member]
+    if any(m.offsets.base == member.base and m.offsets.shift == output.shift for m in others):
+        return Difference(extra, missing, "shift")  # this tensor is also accessed unshifted
+    adds_shift = bool(member.shift - output.shift)
+    if adds_shift and any(m.access.kind == "load" and same_indexing(m.offsets, output) for m in others):
+        return Difference(extra, missing, "shift")  # another input is read at the output's offsets
+    return None
 
 
 def is_broadcast_member(member: Offsets, output: Offsets) -> bool:

@@ -601,7 +601,10 @@ def render(key: Key) -> str:
     if kind in ("bin", "cmp"):
         return f"{_wrap(render(key[2]))} {key[1]} {_wrap(render(key[3]))}"
     if kind == "sub":
-        return f"{_wrap(render(key[1]))}[{', '.join(key[2])}]"
+        inner = render(key[1])
+        if key[1][0] in ("sum", "prod", "neg", "bin", "and", "or"):
+            inner = f"({inner})"
+        return f"{inner}[{', '.join(key[2])}]"
     if kind == "load":
         return f"tl.load({render(key[1])})"
     if kind == "call":
@@ -697,6 +700,11 @@ def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0) -> list[Key]:
         if inner[0] == "prod" and not canon.is_static(inner):
             varying = [f for f in bag_items(inner) if not canon.is_static(f)]
             inner = varying[0] if len(varying) == 1 else _bag("prod", varying)
+            if inner[0] == "sum" and not canon.facts(inner)[0]:
+                # `(s - 1) * seg_stride`: a row chosen per program or iteration, one program
+                # term; its constant is not a shift inside the tile
+                out.append(sign(inner))
+                continue
         if inner[0] == "sum" and depth < 8:
             out.extend(_strip_strides(canon, [sign(t) for t in bag_items(inner)], depth + 1))
         elif inner[0] == "sub" and depth < 8 and _leading_axes_only(inner[2]):
