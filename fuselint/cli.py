@@ -80,6 +80,8 @@ def run_check(args: argparse.Namespace) -> int:
     except gate.GateError as error:
         print(f"fuselint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    for warning in result.warnings:
+        print(f"fuselint: warning: {warning}", file=sys.stderr)
     for error in result.errors:
         print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
     out = sys.stdout

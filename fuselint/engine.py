@@ -11,6 +11,7 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from fuselint.cache import Cache
 from fuselint.config import Settings, load_settings
 from fuselint.findings import Finding, InputError, Report
 from fuselint.model.module import ModuleModel
@@ -29,6 +30,7 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Unlintable(Exception):
@@ -194,20 +196,28 @@ def lint_file(path: str | Path, settings: Settings | None = None, rules: Sequenc
     return lint_source(data, path, settings, rules)
 
 
-def _lint_one(path: Path, settings: Settings, rules: Sequence[Rule]) -> tuple[list[Finding], InputError | None]:
+def _lint_one(path: Path, settings: Settings, rules: Sequence[Rule],
+              cache: Cache | None) -> tuple[list[Finding], InputError | None]:
     try:
         data = read_source(path)
     except _Unlintable as problem:
         return [], InputError(str(path), str(problem))
-    return lint_source(data, path, settings, rules), None
+    cached = cache.get(path, data) if cache is not None else None
+    if cached is not None:
+        return cached, None
+    findings = lint_source(data, path, settings, rules)
+    if cache is not None:
+        cache.put(path, data, findings)
+    return findings, None
 
 
-def _lint_chunk(paths: list[Path], settings: Settings) -> list[tuple[list[Finding], InputError | None]]:
+def _lint_chunk(paths: list[Path], settings: Settings, cache: Cache | None):
     rules = enabled_rules(settings)
-    return [_lint_one(path, settings, rules) for path in paths]
+    outcomes = [_lint_one(path, settings, rules, cache) for path in paths]
+    return outcomes, sorted(cache.problems) if cache is not None else []
 
 
-def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1) -> LintResult:
+def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, cache: Cache | None = None) -> LintResult:
     """Lint every file under `paths`; with jobs > 1 in that many processes. The result is in
     file order whatever the number of jobs."""
     files, errors = collect_files(paths, settings)
@@ -218,10 +228,11 @@ def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1) -
         size = max(1, min(64, len(files) // (jobs * 4)))  # small chunks: big files don't straggle
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            outcomes = [o for chunk in pool.map(_lint_chunk, chunks, [settings] * len(chunks)) for o in chunk]
+            done = list(pool.map(_lint_chunk, chunks, [settings] * len(chunks), [cache] * len(chunks)))
     else:
-        rules = enabled_rules(settings)
-        outcomes = [_lint_one(path, settings, rules) for path in files]
+        done = [_lint_chunk(files, settings, cache)]
+    outcomes = [outcome for chunk, _ in done for outcome in chunk]
+    result.warnings = sorted({problem for _, problems in done for problem in problems})
     for findings, error in outcomes:
         if error is not None:
             result.errors.append(error)
