@@ -12,7 +12,7 @@ from pathlib import Path
 from fuselint import __version__, gate
 from fuselint.cache import DEFAULT_FOLDER, Cache
 from fuselint.config import ConfigError, load_settings
-from fuselint.engine import lint_paths
+from fuselint.engine import fix_paths, lint_paths
 from fuselint.reporters import REPORTERS
 from fuselint.rules import all_rules, rule_by_code
 
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
+    check.add_argument("--fix", action="store_true", help="apply the certain fixes, then report what is left")
+    check.add_argument("--diff", action="store_true", help="show the fixes as a diff and write nothing (exit 1 when there are any)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache of results")
     check.add_argument("--cache-dir", type=Path, help=f"where the cache lives (default: {DEFAULT_FOLDER} beside the configuration)")
     check.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1,
@@ -73,8 +75,22 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.ignore:
         settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
+    if args.diff:
+        fixed = fix_paths(args.paths, settings, write=False)
+        sys.stdout.write("".join(fixed.diffs))
+        for error in fixed.errors:
+            print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
+        print(f"Would fix {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
+        return EXIT_ERROR if fixed.errors else (EXIT_FINDINGS if fixed.diffs else EXIT_CLEAN)
+    fix_errors = []
+    if args.fix:
+        fixed = fix_paths(args.paths, settings, write=True)
+        fix_errors = [e for e in fixed.errors if e.message.startswith("not fixed")]
+        if fixed.fixes:
+            print(f"Fixed {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
     cache = None if args.no_cache else Cache(args.cache_dir or settings.root / DEFAULT_FOLDER, settings)
     result = lint_paths(args.paths, settings, jobs=args.jobs, cache=cache)
+    result.errors.extend(fix_errors)
     try:
         result = gate.apply(args, result)
     except gate.GateError as error:

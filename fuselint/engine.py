@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import libcst as cst
 from fuselint.cache import Cache
 from fuselint.config import Settings, load_settings
 from fuselint.findings import Finding, InputError, Report
+from fuselint.fix import ChangedOnDisk, apply_edits, write_atomically
 from fuselint.model.module import ModuleModel
 from fuselint.positions import Span, positions
 from fuselint.rule import Rule
@@ -41,6 +43,45 @@ def enabled_rules(settings: Settings) -> list[Rule]:
     return [cls(settings) for cls in all_rules() if settings.enabled(cls.code, cls.name)]
 
 
+@dataclass
+class _Analysis:
+    module: cst.Module | None
+    reports: list[tuple[Rule, Report]]
+    findings: list[Finding]  # found without a node: syntax and internal errors
+
+
+def _analyse(raw: bytes, path: Path, settings: Settings, rules: Sequence[Rule]) -> _Analysis:
+    ignored_here = settings.ignored_for(path)
+    rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
+    explicit_kernelbench = [r for r in rules if r.kernelbench and settings.explicitly_selected(r.code, r.name)]
+    if not any(marker in raw for marker in _MARKERS) and not explicit_kernelbench:
+        return _Analysis(None, [], [])
+    try:
+        module = cst.parse_module(raw)
+    except cst.ParserSyntaxError as error:
+        return _Analysis(None, [], _syntax_error(error, raw, path, rules))
+    except (UnicodeDecodeError, LookupError) as error:  # bytes that are not the declared encoding
+        return _Analysis(None, [], _undecodable(error, path, rules))
+    except RecursionError:
+        return _Analysis(None, [], _syntax_error(None, raw, path, rules))
+    try:
+        model = ModuleModel(module)
+    except Exception as error:  # a bug in the model: no rule can run on this file
+        return _Analysis(module, [], [_internal_error("the kernel model", error, path)])
+    kernelbench = any(c.name.value == "ModelNew" for c in model.classes)
+    analysis = _Analysis(module, [], [])
+    for rule in rules:
+        if rule.code in ("FL998", "FL999"):
+            continue
+        if rule.kernelbench and not kernelbench and rule not in explicit_kernelbench:
+            continue
+        try:
+            analysis.reports.extend((rule, report) for report in rule.check_module(model))
+        except Exception as error:  # one rule's bug must not stop the others
+            analysis.findings.append(_internal_error(f"{rule.code} {rule.name}", error, path))
+    return analysis
+
+
 def lint_source(data: bytes | str, path: str | Path, settings: Settings | None = None,
                 rules: Sequence[Rule] | None = None) -> list[Finding]:
     """Findings for one file's contents; never executes or imports it."""
@@ -48,41 +89,44 @@ def lint_source(data: bytes | str, path: str | Path, settings: Settings | None =
     rules = enabled_rules(settings) if rules is None else rules
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    ignored_here = settings.ignored_for(path)
-    rules = [r for r in rules if not any(r.code.startswith(c.upper()) for c in ignored_here)]
-    explicit_kernelbench = [r for r in rules if r.kernelbench and settings.explicitly_selected(r.code, r.name)]
-    if not any(marker in raw for marker in _MARKERS) and not explicit_kernelbench:
-        return []
-    try:
-        module = cst.parse_module(raw)
-    except cst.ParserSyntaxError as error:
-        return _syntax_error(error, raw, path, rules)
-    except (UnicodeDecodeError, LookupError) as error:  # bytes that are not the declared encoding
-        return _undecodable(error, path, rules)
-    model = ModuleModel(module)
-    kernelbench = any(c.name.value == "ModelNew" for c in model.classes)
-    reports: list[tuple[Rule, Report]] = []
-    internal: list[Finding] = []
-    for rule in rules:
-        if rule.code in ("FL998", "FL999"):
-            continue
-        if rule.kernelbench and not kernelbench and rule not in explicit_kernelbench:
-            continue
-        try:
-            reports.extend((rule, report) for report in rule.check_module(model))
-        except Exception as error:  # one rule's bug must not stop the others
-            internal.append(_internal_error(rule, error, path))
-    findings = _to_findings(reports, module, raw, path) + internal
+    analysis = _analyse(raw, path, settings, rules)
+    findings = _to_findings(analysis.reports, analysis.module, raw, path) + analysis.findings
     return _apply_noqa(findings, raw)
 
 
-def _syntax_error(error: cst.ParserSyntaxError, raw: bytes, path: Path, rules: Sequence[Rule]) -> list[Finding]:
+def fixed_source(data: bytes, path: str | Path, settings: Settings, rules: Sequence[Rule]) -> tuple[bytes, int]:
+    """The file with every certain fix applied (findings under `# noqa` are left alone), and the
+    number of fixes. Repeats until nothing is left to fix, as one fix can uncover another."""
+    path, fixes = Path(path), 0
+    for _ in range(4):
+        analysis = _analyse(data, path, settings, rules)
+        fixable = [(rule, report) for rule, report in analysis.reports if report.fix is not None]
+        if not fixable:
+            break
+        kept = set(_apply_noqa(_to_findings(fixable, analysis.module, data, path), data))
+        spans = positions(analysis.module, data, [report.node for _, report in fixable])
+        edits = []
+        for rule, report in fixable:
+            span = spans.get(id(report.node), _FIRST_LINE)
+            if any(f.code == rule.code and (f.line, f.column) == (span.line, span.column) for f in kept):
+                edits.append(report.fix)
+        if not edits:
+            break
+        data = apply_edits(analysis.module, edits)
+        fixes += len(edits)
+    return data, fixes
+
+
+def _syntax_error(error: cst.ParserSyntaxError | None, raw: bytes, path: Path, rules: Sequence[Rule]) -> list[Finding]:
     if not any(r.code == "FL999" for r in rules):
         return []
     # Python's own parser names the cause better ("'(' was never closed") and where it starts;
     # it only parses, never runs. libcst's location is kept when Python accepts the file.
-    line, column = error.raw_line, error.raw_column + 1
-    message = " ".join((error.message or "invalid syntax").split())
+    if error is None:  # libcst's parser recursed too deep
+        line, column, message = 1, 1, "too deeply nested for the parser"
+    else:
+        line, column = error.raw_line, error.raw_column + 1
+        message = " ".join((error.message or "invalid syntax").split())
     try:
         ast.parse(raw)
     except SyntaxError as python_error:
@@ -101,13 +145,13 @@ def _undecodable(error: Exception, path: Path, rules: Sequence[Rule]) -> list[Fi
     return [Finding(str(path), 1, 1, "FL999", "syntax-error", message, 1, 1, True)]
 
 
-def _internal_error(rule: Rule, error: Exception, path: Path) -> Finding:
+def _internal_error(where: str, error: Exception, path: Path) -> Finding:
     first = (str(error).splitlines() or [""])[0]
-    message = f"internal error in {rule.code} {rule.name}: {type(error).__name__}: {first}"
+    message = f"internal error in {where}: {type(error).__name__}: {first}"
     return Finding(str(path), 1, 1, "FL998", "internal-error", message, 1, 1, False)
 
 
-def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module, raw: bytes, path: Path) -> list[Finding]:
+def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module | None, raw: bytes, path: Path) -> list[Finding]:
     if not reports:
         return []
     spans = positions(module, raw, [report.node for _, report in reports])
@@ -239,4 +283,39 @@ def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, c
         else:
             result.files += 1
             result.findings.extend(findings)
+    return result
+
+
+@dataclass
+class FixResult:
+    fixes: int = 0
+    diffs: list[str] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool) -> FixResult:
+    """Apply every certain fix under `paths`: written atomically when `write`, else only shown
+    as unified diffs."""
+    files, errors = collect_files(paths, settings)
+    rules = enabled_rules(settings)
+    result = FixResult(errors=errors)
+    for path in files:
+        try:
+            data = read_source(path)
+        except _Unlintable as problem:
+            result.errors.append(InputError(str(path), str(problem)))
+            continue
+        new, fixes = fixed_source(data, path, settings, rules)
+        if new == data:
+            continue
+        result.fixes += fixes
+        if not write:
+            old_text, new_text = data.decode("utf-8", "replace"), new.decode("utf-8", "replace")
+            result.diffs.append("".join(difflib.unified_diff(
+                old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), str(path), str(path))))
+            continue
+        try:
+            write_atomically(path, data, new)
+        except (ChangedOnDisk, OSError) as error:
+            result.errors.append(InputError(str(path), f"not fixed: {error}"))
     return result

@@ -8,12 +8,21 @@ import libcst as cst
 
 
 @dataclass(frozen=True)
+class Edit:
+    """A certain fix: replace `old` (a node of the parsed module) by `new`."""
+
+    old: cst.CSTNode
+    new: cst.CSTNode
+
+
+@dataclass(frozen=True)
 class Report:
     """What a rule yields: a node and a message. The engine turns it into a Finding."""
 
     node: cst.CSTNode
     message: str
     fatal: bool | None = None  # None: the rule's default
+    fix: Edit | None = None
 
 
 @dataclass(frozen=True, order=True)

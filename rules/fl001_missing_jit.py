@@ -1,8 +1,25 @@
 from __future__ import annotations
 
+import libcst as cst
+
+from fuselint.findings import Edit
 from fuselint.model.module import AUTOTUNE, HEURISTICS
 from fuselint.model.names import dotted
 from fuselint.rule import Rule
+
+
+def _add_jit(module, function) -> Edit | None:
+    """`@triton.jit` (or the file's own alias of it) as the innermost decorator."""
+    triton = module.imports.local_name("triton")
+    jit = module.imports.local_name("triton.jit")
+    if triton is not None:
+        decorator = cst.Attribute(cst.Name(triton), cst.Name("jit"))
+    elif jit is not None:
+        decorator = cst.Name(jit)
+    else:
+        return None
+    node = function.node
+    return Edit(node, node.with_changes(decorators=[*node.decorators, cst.Decorator(decorator)]))
 
 # tl names a host function may call; every other `tl.*` call only works inside a kernel.
 _HOST_OK = {"constexpr", "dtype", "pointer_type", "block_type", "str_to_ty", "tensor_descriptor"}
@@ -39,6 +56,7 @@ class MissingJit(Rule):
     def add_kernel(x_ptr, n, BLOCK: tl.constexpr):
         ...
     ```
+    `--fix` adds `@triton.jit` (the file's own name for it) under the other decorators.
     """
 
     code, name, fatal = "FL001", "missing-jit", True
@@ -58,10 +76,12 @@ class MissingJit(Rule):
                 launch.target == function.name and launch.kernel is None for launch in module.launches
             )
             if launched:
-                yield self.report(function.node.name, f"`{function.name}` is launched with [grid] but has no @triton.jit")
+                yield self.report(function.node.name, f"`{function.name}` is launched with [grid] but has no @triton.jit",
+                                  fix=_add_jit(module, function))
             elif device_calls:
                 used = ", ".join(f"tl.{name}" for name in device_calls[:3])
-                yield self.report(function.node.name, f"`{function.name}` calls {used} but has no @triton.jit")
+                yield self.report(function.node.name, f"`{function.name}` calls {used} but has no @triton.jit",
+                                  fix=_add_jit(module, function))
 
     VALID = [
         """

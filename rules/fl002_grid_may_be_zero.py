@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from fuselint.findings import Edit
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
 from fuselint.model.source import code_of
@@ -63,6 +64,27 @@ def _block_sizes(launch) -> set[str]:
     }
 
 
+def _cdiv(module, cause: cst.BaseExpression) -> Edit | None:
+    """`a // b` and `int(a / b)` become `triton.cdiv(a, b)`."""
+    triton = module.imports.local_name("triton")
+    if triton is None:
+        return None
+    if isinstance(cause, cst.Call):
+        cause_div = cause.args[0].value
+        numerator, denominator = cause_div.left, cause_div.right
+    elif isinstance(cause, cst.BinaryOperation) and isinstance(cause.operator, cst.FloorDivide):
+        numerator, denominator = cause.left, cause.right
+    else:
+        return None
+    call = cst.Call(
+        cst.Attribute(cst.Name(triton), cst.Name("cdiv")),
+        [cst.Arg(numerator.with_changes(lpar=[], rpar=[]) if isinstance(numerator, cst.BinaryOperation) else numerator),
+         cst.Arg(denominator)],
+        lpar=cause.lpar, rpar=cause.rpar,
+    )
+    return Edit(cause, call)
+
+
 class GridMayBeZero(Rule):
     """## What it does
     Flags a launch-grid dimension that can be 0: a floor division such as `N // BLOCK` or
@@ -83,6 +105,7 @@ class GridMayBeZero(Rule):
     ```python
     grid = (triton.cdiv(n, BLOCK),)   # or (max(1, n // BLOCK),) when the kernel loops over the rest
     ```
+    `--fix` writes `triton.cdiv(n, BLOCK)`; the kernel must then mask its last, partial block.
     """
 
     code, name = "FL002", "grid-may-be-zero"
@@ -102,7 +125,7 @@ class GridMayBeZero(Rule):
                 cause = zero_cause(dim, scope, is_block)
                 if cause is not None:
                     yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
-                                             "use triton.cdiv(...) or max(1, ...)")
+                                             "use triton.cdiv(...) or max(1, ...)", fix=_cdiv(module, cause))
 
     VALID = [
         """

@@ -1,20 +1,49 @@
 from __future__ import annotations
 
+import libcst as cst
+
+from fuselint.findings import Edit
 from fuselint.rule import Rule
 
 # Absent from triton.language in every Triton 3.x release (checked: 3.6 and 3.9): a compile error.
+# Each maps to an expression of `tl` functions that exist everywhere ({x}: the argument).
 _ABSENT = {
-    "tanh": "libdevice.tanh(x) (from triton.language.extra import libdevice), or by hand: "
-            "t = tl.exp(-2 * tl.abs(x)); tl.where(x >= 0, (1 - t) / (1 + t), (t - 1) / (1 + t))",
-    "gelu": "0.5 * x * (1 + tl.erf(x * 0.7071067811865476))",
-    "silu": "x / (1 + tl.exp(-x))",
-    "mish": "x * tanh(softplus(x)), softplus(x) = tl.log(1 + tl.exp(x)), tanh written by hand as for tl.tanh",
+    "tanh": "(2 / (1 + {tl}.exp(-2 * {x})) - 1)",
+    "gelu": "(0.5 * {x} * (1 + {tl}.erf({x} * 0.7071067811865476)))",
+    "silu": "({x} / (1 + {tl}.exp(-{x})))",
+    "mish": "({x} * (2 / (1 + {tl}.exp(-2 * {tl}.log(1 + {tl}.exp({x})))) - 1))",
 }
 # Present in Triton 3.x (triton/language/standard.py) but the house rules ask for them by hand.
 _HOUSE = {
-    "sigmoid": "1 / (1 + tl.exp(-x))",
-    "softmax": "e = tl.exp(x - tl.max(x, axis=0)); e / tl.sum(e, axis=0)",
+    "sigmoid": "(1 / (1 + {tl}.exp(-{x})))",
+    "softmax": None,  # needs the reduction axis: e = tl.exp(x - tl.max(x, axis)); e / tl.sum(e, axis)
 }
+_SOFTMAX = "e = tl.exp(x - tl.max(x, axis=0)); e / tl.sum(e, axis=0)"
+_SIMPLE = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
+
+
+def _argument_text(call: cst.Call) -> str | None:
+    """The single positional argument's source, parenthesised unless it is atomic; None when the
+    call has other arguments or the argument spans lines or holds a comment (it is repeated)."""
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    arg = call.args[0].value
+    text = cst.Module([]).code_for_node(arg)
+    if "\n" in text or "#" in text:
+        return None
+    return text if isinstance(arg, _SIMPLE) else f"({text})"
+
+
+def _manual(template: str | None, call: cst.Call, tl: str | None) -> tuple[str, Edit | None]:
+    """What to write instead (for the message) and the edit that writes it, when certain."""
+    if template is None:
+        return _SOFTMAX, None
+    shown = template.format(tl="tl", x="x")[1:-1]
+    x = _argument_text(call)
+    if x is None or tl is None:
+        return shown, None
+    replacement = cst.parse_expression(template.format(tl=tl, x=x))
+    return shown, Edit(call, replacement.with_changes(lpar=call.lpar, rpar=call.rpar) if call.lpar else replacement)
 
 
 class UnavailableTlFunction(Rule):
@@ -38,24 +67,25 @@ class UnavailableTlFunction(Rule):
     ```python
     y = x / (1 + tl.exp(-x))
     ```
+    `--fix` writes these expressions in place of the call (not for `tl.softmax`, whose axis
+    decides the form); for tanh it writes `2 / (1 + tl.exp(-2 * x)) - 1`, exact to fp32
+    rounding and saturating correctly at ±inf. `libdevice.tanh` is the faster choice on CUDA.
     """
 
     code, name, fatal = "FL009", "unavailable-tl-function", True
 
     def check_kernel(self, kernel):
+        tl = kernel.imports.local_name("triton.language")
         for tl_call in kernel.tl_calls:
             short = tl_call.name.removeprefix("math.")
             if short in _ABSENT:
-                yield self.report(
-                    tl_call.call.func,
-                    f"tl.{tl_call.name} does not exist in triton.language (Triton 3.x); write {_ABSENT[short]}",
-                )
+                shown, fix = _manual(_ABSENT[short], tl_call.call, tl)
+                yield self.report(tl_call.call.func, f"tl.{tl_call.name} does not exist in triton.language (Triton 3.x); "
+                                                     f"write {shown}", fix=fix)
             elif short in _HOUSE:
-                yield self.report(
-                    tl_call.call.func,
-                    f"tl.{tl_call.name} exists in Triton 3.x but the house rules ask for it by hand: {_HOUSE[short]}",
-                    fatal=False,
-                )
+                shown, fix = _manual(_HOUSE[short], tl_call.call, tl)
+                yield self.report(tl_call.call.func, f"tl.{tl_call.name} exists in Triton 3.x but the house rules ask "
+                                                     f"for it by hand: {shown}", fatal=False, fix=fix)
 
     VALID = [
         """

@@ -88,6 +88,13 @@ class ImportTable:
             return None
         return tl_member(full)
 
+    def local_name(self, full: str) -> str | None:
+        """The local name bound to `full` (`tl` for "triton.language"), if one is."""
+        for local, target in self.aliases.items():
+            if target == full and local not in self._ambiguous:
+                return local
+        return None
+
     def imports_module(self, module: str) -> bool:
         return any(v == module or v.startswith(module + ".") for v in self.aliases.values())
 

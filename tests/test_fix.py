@@ -1,0 +1,118 @@
+"""--fix and --diff: certain fixes only, every other byte kept, atomic and idempotent writes."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import libcst as cst
+import pytest
+from conftest import run_fuselint
+
+from fuselint.config import Settings
+from fuselint.engine import enabled_rules, fixed_source, lint_source
+from fuselint.fix import ChangedOnDisk, write_atomically
+
+# Odd formatting, comments, CRLF-free tabs-free source with one finding per fixable rule.
+SOURCE = '''import triton
+import triton.language as tl   # the usual alias
+
+
+def add_kernel(x_ptr, n, BLOCK : tl.constexpr):   # FL001: no @triton.jit
+    offs = tl.program_id(0)*BLOCK + tl.arange(0, BLOCK)  # keep   this spacing
+    x = tl.load(x_ptr + offs, mask=offs < n)
+    y = tl.silu(x)+tl.tanh( x * 2 )   # FL009 twice
+    tl.store(x_ptr + offs, y, mask=offs < n)
+
+
+def launch(x):
+    n = x.numel()
+    # a comment that must survive
+    add_kernel[( n // 128 , )](x, n, BLOCK=128)   # FL002
+'''
+FIXABLE = {"FL001", "FL002", "FL009"}
+
+
+def fix(source: bytes) -> tuple[bytes, int]:
+    settings = Settings()
+    return fixed_source(source, "k.py", settings, enabled_rules(settings))
+
+
+def codes(source: bytes) -> set[str]:
+    return {f.code for f in lint_source(source, "k.py", Settings())}
+
+
+def test_fixes_remove_the_findings_and_keep_every_other_line():
+    before = SOURCE.encode()
+    assert codes(before) == {"FL001"}  # the rest shows once it is a kernel
+    assert {"FL002", "FL009"} <= codes(SOURCE.replace("\ndef add_kernel", "\n@triton.jit\ndef add_kernel").encode())
+    after, count = fix(before)
+    assert count == 4
+    assert not FIXABLE & codes(after)
+    cst.parse_module(after)  # still parses
+    old_lines, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert new_lines[4] == b"@triton.jit\n"
+    del new_lines[4]  # the added decorator
+    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
+    assert len(old_lines) == len(new_lines) and changed == [7, 14]
+    assert new_lines[7] == b"    y = (x / (1 + tl.exp(-x)))+(2 / (1 + tl.exp(-2 * (x * 2))) - 1)   # FL009 twice\n"
+    assert new_lines[14] == b"    add_kernel[( triton.cdiv(n, 128) , )](x, n, BLOCK=128)   # FL002\n"
+
+
+def test_fix_is_idempotent():
+    once, _ = fix(SOURCE.encode())
+    twice, count = fix(once)
+    assert (twice, count) == (once, 0)
+
+
+@pytest.mark.parametrize("transform", [
+    lambda s: s.replace(b"\n", b"\r\n"),
+    lambda s: b"\xef\xbb\xbf" + s,
+    lambda s: s.replace(b"    ", b"\t"),
+])
+def test_line_ends_bom_and_tabs_are_kept(transform):
+    before = transform(SOURCE.encode())
+    after, _ = fix(before)
+    expected, _ = fix(SOURCE.encode())
+    newline = b"\r\n" if b"\r\n" in before else b"\n"
+    assert after.startswith(b"\xef\xbb\xbf") == before.startswith(b"\xef\xbb\xbf")
+    assert after.count(b"\r\n") == (expected.count(b"\n") if newline == b"\r\n" else 0)
+    assert after.count(b"\t") == before.count(b"\t")
+
+
+def test_noqa_findings_are_not_fixed():
+    source = SOURCE.replace("# FL002", "# noqa: FL002").encode()
+    after, _ = fix(source)
+    assert b"n // 128" in after
+
+
+def test_cli_fix_writes_atomically_keeping_permissions(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_text(SOURCE)
+    os.chmod(path, 0o751)
+    result = run_fuselint("check", "--fix", "--output-format", "json", str(path))
+    assert "Fixed 4 errors." in result.stderr
+    assert not FIXABLE & {f["code"] for f in json.loads(result.stdout)}
+    assert path.stat().st_mode & 0o777 == 0o751
+    assert [p.name for p in tmp_path.iterdir()] == ["k.py"]  # no temporary file left behind
+
+
+def test_cli_diff_writes_nothing(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_text(SOURCE)
+    result = run_fuselint("check", "--diff", str(path))
+    assert result.returncode == 1 and path.read_text() == SOURCE
+    assert "-    add_kernel[( n // 128 , )](x, n, BLOCK=128)   # FL002" in result.stdout
+    assert "+@triton.jit" in result.stdout and "Would fix 4 errors." in result.stderr
+    clean = tmp_path / "clean.py"
+    clean.write_text("import triton\n")
+    assert run_fuselint("check", "--diff", str(clean)).returncode == 0
+
+
+def test_a_file_changed_on_disk_is_not_overwritten(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_bytes(b"edited by someone else\n")
+    with pytest.raises(ChangedOnDisk):
+        write_atomically(path, b"what fuselint read\n", b"fixed\n")
+    assert path.read_bytes() == b"edited by someone else\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["k.py"]
