@@ -100,6 +100,13 @@ def test_compile_error_non_power_of_two_arange_with_file_and_line():
     assert report["verdict"] == "fail"
 
 
+def test_grid_beyond_cuda_limits_is_a_launch_error():
+    report = run_candidate(str(DATA / "bad" / "grid_too_large.py"), AXPY_REF, COMPILE_ONLY)
+    stage = report["stages"]["compile"]
+    assert stage["status"] == "fail"
+    assert stage["kernels"][0]["launch_errors"] == ["grid axis 1 is 70000: CUDA launches need 1..65535"]
+
+
 def test_compile_every_autotune_config_and_check_them_in_turn():
     report = run_candidate(str(DATA / "good" / "autotuned.py"), AXPY_REF, Options(trials=2, timeout=300, speed=False))
     (kernel,) = report["stages"]["compile"]["kernels"]
