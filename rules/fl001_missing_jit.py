@@ -21,8 +21,24 @@ def _add_jit(module, function) -> Edit | None:
     node = function.node
     return Edit(node, node.with_changes(decorators=[*node.decorators, cst.Decorator(decorator)]))
 
-# tl names a host function may call; every other `tl.*` call only works inside a kernel.
-_HOST_OK = {"constexpr", "dtype", "pointer_type", "block_type", "str_to_ty", "tensor_descriptor"}
+# `tl.*` functions that only work inside a kernel (Triton's `@builtin`s and `@jit` helpers).
+# Other `tl` names — classes, dtypes, private helpers — are used by host code too.
+_DEVICE_ONLY = {
+    "load", "store", "arange", "program_id", "num_programs", "zeros", "zeros_like", "full", "full_like",
+    "dot", "dot_scaled", "sum", "max", "min", "argmax", "argmin", "reduce", "xor_sum", "cumsum", "cumprod",
+    "associative_scan", "where", "exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "abs", "sin", "cos",
+    "erf", "floor", "ceil", "fma", "maximum", "minimum", "clamp", "sigmoid", "softmax", "tanh", "gelu", "silu",
+    "mish", "atomic_add", "atomic_max", "atomic_min", "atomic_and", "atomic_or", "atomic_xor", "atomic_xchg",
+    "atomic_cas", "reshape", "view", "permute", "trans", "broadcast", "broadcast_to", "expand_dims", "join",
+    "split", "interleave", "cat", "sort", "flip", "histogram", "gather", "make_block_ptr", "advance",
+    "multiple_of", "max_contiguous", "max_constancy", "debug_barrier", "device_assert", "device_print",
+    "static_assert", "static_print", "inline_asm_elementwise", "rand", "randn", "randint", "umulhi", "div_rn",
+    "fdiv", "static_range",
+}
+
+
+def _device_only(name: str) -> bool:
+    return name.removeprefix("math.") in _DEVICE_ONLY
 
 
 def _known_host_decorator(module, decorator) -> bool:
@@ -70,7 +86,7 @@ class MissingJit(Rule):
                 continue
             device_calls = sorted({
                 name for call in function.calls
-                if (name := module.imports.tl_function(call.func)) is not None and name not in _HOST_OK
+                if (name := module.imports.tl_function(call.func)) is not None and _device_only(name)
             })
             launched = function.class_name is None and any(
                 launch.target == function.name and launch.kernel is None for launch in module.launches
