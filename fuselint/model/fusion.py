@@ -81,6 +81,8 @@ def _broadcasts_to(shape: tuple, output: tuple) -> bool:
     """A smaller operand Triton broadcasts to the output's tile (`broadcast_impl_shape`)."""
     if shape == output or len(shape) > len(output):
         return False
+    if len(shape) == 1 and len(output) > 1:
+        return shape[0] in output  # a vector, sliced where it is used (`s[:, None]`)
     try:
         return broadcast(shape, output) == output
     except Incompatible:
@@ -210,7 +212,7 @@ def fused_groups(kernel: "Kernel") -> list[Group]:
                 continue  # `if EVEN: store(...) else: store(..., mask=...)`: one of the two runs
             if other.shape == member.shape:
                 group.members.append(other)
-            elif _broadcasts_to(other.shape, member.shape):
+            elif other.access.kind == "load" and _broadcasts_to(other.shape, member.shape):
                 group.broadcast.append(other)
         groups[key] = group
     result = list(groups.values())
@@ -268,6 +270,47 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
     if adds_shift and any(m.access.kind == "load" and same_indexing(m.offsets, output) for m in others):
         return Difference(extra, missing, "shift")  # another input is read at the output's offsets
     return None
+
+
+def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list | None:
+    """The index vectors of a broadcast operand that are not the output's on the same axis
+    (right-aligned, as Triton broadcasts; a size-1 axis has none). None when every vector is
+    the output's, or one is not known (remapped, loaded, a join of bindings)."""
+    from fuselint.model.offsets import axis_vectors
+
+    canon = canon_of(kernel)
+    mine = axis_vectors(kernel, operand.access, len(operand.shape))
+    theirs = axis_vectors(kernel, output.access, len(output.shape))
+    if mine is None or theirs is None:
+        return None
+    shift = len(output.shape) - len(operand.shape)
+    programs = set(operand.offsets.program)  # where the operand's vectors or rows start
+    foreign = []
+    for axis, vector in mine.items():
+        if operand.shape[axis] == 1:
+            continue
+        other = theirs.get(axis + shift)
+        for term in vector | (other or set()):
+            _, _, unknown, load = canon.facts(term)
+            if unknown or load or canon.is_remap(term):
+                return None
+        tiles = {t for t in vector if canon.facts(t)[0]}
+
+        def same(other: set | None) -> bool:
+            # the same tile vector, starting where the output's starts (its program terms are
+            # among the operand's; the operand's other program terms choose its row)
+            if other is None:
+                return False
+            other_tiles = {t for t in other if canon.facts(t)[0]}
+            return tiles == other_tiles and (other - other_tiles) <= (programs | vector)
+
+        if len(operand.shape) == 1:
+            # a 1-D operand is sliced where it is used (`vec1[:, None]`): any axis of the output
+            if not any(same(v) for v in theirs.values()):
+                foreign.append((axis + shift, vector, theirs.get(axis + shift)))
+        elif not same(other):
+            foreign.append((axis + shift, vector, other))
+    return foreign or None
 
 
 def is_broadcast_member(member: Offsets, output: Offsets) -> bool:

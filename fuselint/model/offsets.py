@@ -688,7 +688,32 @@ def _constexpr(kernel: "Kernel", name: str) -> bool:
     return param is not None and param.constexpr
 
 
-def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0) -> list[Key]:
+def axis_vectors(kernel: "Kernel", access: "Access", rank: int) -> dict | None:
+    """The index vector of each tile axis of an access, strides taken out: axis -> the set of
+    the vector's terms (`offs_m[:, None] * stride` gives axis 0 the terms of offs_m). An
+    unsliced vector sits on the last axis, as broadcasting puts it; on a 1-D tile every term
+    is the one axis's. None when the pointer has no single base parameter."""
+    offsets = offsets_of(kernel, access)
+    if offsets is None:
+        return None
+    canon = canon_of(kernel)
+    terms = _terms(canon.key(access.pointer))
+    rest = [t for t in terms if t != ("param", offsets.base)]
+    if len(rest) != len(terms) - 1:
+        return None
+    axes: dict[int, set] = {}
+    for piece in _strip_strides(canon, rest, keep_subs=True):
+        inner = piece[1] if piece[0] == "neg" else piece
+        if inner[0] == "sub" and list(inner[2]).count(":") == 1 and len(inner[2]) == rank:
+            axis = list(inner[2]).index(":")
+            parts = _strip_strides(canon, _terms(inner[1]))
+            axes.setdefault(axis, set()).update(_negate(p) if piece[0] == "neg" else p for p in parts)
+        elif canon.facts(piece)[0] or (rank == 1 and not canon.is_static(piece)):
+            axes.setdefault(rank - 1, set()).add(piece)
+    return axes
+
+
+def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0, keep_subs: bool = False) -> list[Key]:
     """Index terms without their stride factors. A product keeps its varying factors; when
     one is left and it is a sum, its terms are index terms of their own
     (`(offs + HALF) * stride` gives the terms of `offs` and `HALF`)."""
@@ -706,7 +731,9 @@ def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0) -> list[Key]:
                 out.append(sign(inner))
                 continue
         if inner[0] == "sum" and depth < 8:
-            out.extend(_strip_strides(canon, [sign(t) for t in bag_items(inner)], depth + 1))
+            out.extend(_strip_strides(canon, [sign(t) for t in bag_items(inner)], depth + 1, keep_subs))
+        elif keep_subs and inner[0] == "sub":
+            out.append(sign(inner))
         elif inner[0] == "sub" and depth < 8 and _leading_axes_only(inner[2]):
             # `v[None, :]` is `v` where it meets a wider tile: broadcasting aligns to the right
             out.extend(_strip_strides(canon, [sign(t) for t in _terms(inner[1])], depth + 1))

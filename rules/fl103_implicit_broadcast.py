@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from fuselint.model.fusion import foreign_vectors, fused_groups
+from fuselint.model.offsets import _bag, access_text, render
+from fuselint.model.shapes import format_shape
+from fuselint.rule import Rule
+
+_VERDICT = ("index it with the output's own index vector, sliced explicitly (`offs_n[None, :]`, "
+            "`offs_m[:, None]`); if it needs another index, do not fuse: split this kernel")
+
+
+def _vector(terms) -> str:
+    return render(_bag("sum", list(terms))) if len(terms) > 1 else render(next(iter(terms)))
+
+
+class ImplicitBroadcast(Rule):
+    """## What it does
+    Flags a broadcast operand of a fused group (a load of smaller rank or with size-1 axes
+    that Triton broadcasts to the output's tile: a bias row, a per-row scale) whose index
+    vector is not one of the output's. Index vectors are compared after inlining (a second
+    name bound to the same `pid_n * BLOCK_N + tl.arange(0, BLOCK_N)` is the same vector) and
+    strides are taken out; a 1-D vector counts as sliced `[None, :]`, where broadcasting puts
+    it. A vector computed by `//`, `%`, `tl.where` (a remapped index) or loaded from memory
+    is not known and not flagged.
+
+    ## Why is this bad?
+    House rule: "If broadcast needed: explicit `[None, :]` or `[:, None]`, NOT different
+    offsets". A bias loaded at a separately computed `tl.arange(0, BLOCK_N)` (no program
+    offset) reads the first columns in every program; a `[BN, 1]` operand on the column
+    vector broadcasts along the wrong axis whenever the sizes happen to agree. A 1-D operand
+    may match any of the output's vectors: it is sliced where it is used (`vec1[:, None]`).
+
+    ## Example
+    ```python
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    bias = tl.load(b_ptr + tl.arange(0, BLOCK_N))          # not offs_n
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc + bias, mask=mask)
+    ```
+
+    ## Use instead
+    ```python
+    bias = tl.load(b_ptr + offs_n, mask=offs_n < N)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc + bias[None, :], mask=mask)
+    ```
+    """
+
+    code, name = "FL103", "implicit-broadcast"
+
+    def check_kernel(self, kernel):
+        reported: set[int] = set()
+        for group in fused_groups(kernel):
+            output = group.output
+            for operand in group.broadcast:
+                if id(operand.access.call) in reported:
+                    continue
+                foreign = foreign_vectors(kernel, operand, output)
+                if foreign is None:
+                    continue
+                reported.add(id(operand.access.call))
+                axis, vector, other = foreign[0]
+                vectors = f"`{_vector(vector)}` on axis {axis}"
+                mine = f"`{_vector(other)}`" if other else "no index vector"
+                yield self.report(
+                    operand.access.call,
+                    f"broadcast operand {access_text(kernel, operand.access)} ({format_shape(operand.shape)} against the "
+                    f"output's {format_shape(output.shape)}) is indexed by {vectors}, where the output "
+                    f"{access_text(kernel, output.access)} has {mine}; {_VERDICT}",
+                )
+
+    VALID = [
+        # the bias row indexed by offs_n: 1-D, or sliced explicitly
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, b_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.program_id(1) * BN + tl.arange(0, BN)
+    mask = (offs_m[:, None] < M) & (offs_n[None, :] < N)
+    b = tl.load(b_ptr + offs_n, mask=offs_n < N)
+    b2 = tl.load(b_ptr + offs_n[None, :], mask=offs_n[None, :] < N)
+    x = tl.load(x_ptr + offs_m[:, None] * N + offs_n[None, :], mask=mask)
+    tl.store(out_ptr + offs_m[:, None] * N + offs_n[None, :], x + b[None, :] + b2, mask=mask)
+""",
+        # a per-row scale with [:, None]; a second name bound to the same vector
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, s_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    pid = tl.program_id(0)
+    rows = pid * BM + tl.arange(0, BM)
+    same_rows = tl.arange(0, BM) + pid * BM
+    cols = tl.arange(0, BN)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    s = tl.load(s_ptr + same_rows[:, None], mask=same_rows[:, None] < M)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=mask)
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x * s, mask=mask)
+""",
+        # a remapped index (channel of each element) is not known: not flagged
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, w_ptr, out_ptr, M, N, C, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    w = tl.load(w_ptr + (rows % C)[:, None])
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=mask)
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x * w, mask=mask)
+""",
+    ]
+    INVALID = [
+        # the bias re-indexed without the program's offset
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, b_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.program_id(1) * BN + tl.arange(0, BN)
+    mask = (offs_m[:, None] < M) & (offs_n[None, :] < N)
+    b = tl.load(b_ptr + tl.arange(0, BN))  # error
+    x = tl.load(x_ptr + offs_m[:, None] * N + offs_n[None, :], mask=mask)
+    tl.store(out_ptr + offs_m[:, None] * N + offs_n[None, :], x + b, mask=mask)
+""",
+        # a per-row scale re-indexed from 0 in every program (the rows start at pid * BM)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, s_ptr, out_ptr, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    s = tl.load(s_ptr + tl.arange(0, BM))  # error
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x * s[:, None])
+""",
+        # a [B, 1] operand on the column vector
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, s_ptr, out_ptr, N, B: tl.constexpr):
+    rows = tl.program_id(0) * B + tl.arange(0, B)
+    cols = tl.arange(0, B)
+    s = tl.load(s_ptr + cols[:, None])  # error
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x * s)
+""",
+    ]
