@@ -291,3 +291,16 @@ def test_speed_on_gpu():
     speed = report["stages"]["speed"]
     assert speed["status"] == "pass" and speed["ms"]["model_new"] > 0 and speed["copy_gbps"] > 0
     assert set(speed["speedup"]) >= {"vs_eager"}
+
+
+def test_agreement_counts_fl302_as_predicting_the_mutation_check():
+    from fuselint.runtime.cli import agreement
+
+    def report(checks):
+        return {"stages": {"compile": {"status": "pass"},
+                           "correctness": {"status": "fail", "problems": [{"check": c} for c in checks]}}}
+
+    fl302 = {"fatal": 0, "findings": [{"code": "FL302", "fatal": False}]}
+    assert agreement(fl302, report(["mutation"]))["agree"] is True
+    assert agreement(fl302, report(["mutation", "values"]))["agree"] is False  # values were not predicted
+    assert agreement({"fatal": 0, "findings": []}, report(["mutation"]))["agree"] is False

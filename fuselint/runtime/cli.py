@@ -173,14 +173,25 @@ def lint_summary(findings) -> dict:
     return {"findings": rows, "fatal": sum(r["fatal"] for r in rows)}
 
 
+# House-rule findings (not fatal: they compile) that predict one check of the run failing.
+PREDICTED_CHECKS = {"FL302": "mutation"}  # stores-into-input: the caller's tensors change
+
+
 def agreement(lint: dict, report: dict) -> dict:
-    """The lint predicts failure iff it has a fatal finding; the run decides."""
+    """The lint predicts failure iff it has a fatal finding, or a finding that predicts the
+    very checks that failed (FL302 predicts the mutation check); the run decides."""
     failed = [name for name, s in report["stages"].items() if s["status"] == "fail"]
     codes = sorted({f["code"] for f in lint["findings"] if f["fatal"]})
     if lint["fatal"] and failed:
         return {"agree": True, "detail": f"the lint predicted failure ({', '.join(codes)}) and stage(s) {', '.join(failed)} failed"}
     if lint["fatal"]:
         return {"agree": False, "detail": f"the lint predicted failure ({', '.join(codes)}) but every stage passed: a false positive?"}
+    if failed == ["correctness"]:
+        predictors = {f["code"] for f in lint["findings"] if f["code"] in PREDICTED_CHECKS}
+        checks = {p["check"] for p in report["stages"]["correctness"].get("problems", [])}
+        if checks and checks <= {PREDICTED_CHECKS[code] for code in predictors}:
+            return {"agree": True, "detail": f"the lint predicted the failing check(s) {', '.join(sorted(checks))} "
+                                             f"({', '.join(sorted(predictors))}) and stage correctness failed"}
     if failed:
         return {"agree": False, "detail": f"the lint found nothing fatal but stage(s) {', '.join(failed)} failed: a miss of the linter?"}
     return {"agree": True, "detail": "the lint found nothing fatal and every stage passed"}
