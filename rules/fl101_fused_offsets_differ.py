@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import compare, fused_groups
+from fuselint.model.fusion import computed_by_dot, compare, fused_groups
 from fuselint.model.offsets import access_text
 from fuselint.rule import Rule
 
@@ -24,7 +24,8 @@ class FusedOffsetsDiffer(Rule):
     same expression. `offs` and `offs + HALF` differ. The *fused group* is every load and store
     whose tile shape equals the output store's, in the store's loops or outside them; `tl.dot`
     operands and reduction inputs are not element-wise and are left out. A member may drop
-    program terms of the output (cos/sin rows shared by all heads): that is a broadcast.
+    program terms of the output (cos/sin rows shared by all heads): that is a broadcast. The
+    epilogue of a `tl.dot` is FL105's.
 
     ## Why is this bad?
     House rule: "Every fused op MUST use identical offset calculation" and "all tl.load/tl.store
@@ -55,6 +56,8 @@ class FusedOffsetsDiffer(Rule):
         reported: set = set()
         for group in fused_groups(kernel):
             output = group.output
+            if computed_by_dot(kernel, output.access):
+                continue  # a matmul's epilogue: FL105
             differing = [(m, compare(kernel, m.offsets, output.offsets, group)) for m in group.members]
             differing = [(m, d) for m, d in differing if d is not None]
             for member, difference in differing:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import foreign_vectors, fused_groups
+from fuselint.model.fusion import computed_by_dot, foreign_vectors, fused_groups
 from fuselint.model.offsets import _bag, access_text, render
 from fuselint.model.shapes import format_shape
 from fuselint.rule import Rule
@@ -51,6 +51,8 @@ class ImplicitBroadcast(Rule):
         reported: set[int] = set()
         for group in fused_groups(kernel):
             output = group.output
+            if computed_by_dot(kernel, output.access):
+                continue  # a matmul's epilogue: FL105
             for operand in group.broadcast:
                 if id(operand.access.call) in reported:
                     continue

@@ -120,6 +120,15 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
             _loads_under(kernel, child, seen, depth + 1)
 
 
+def computed_by_dot(kernel: "Kernel", store: "Access") -> bool:
+    """Does a store's value come out of a tl.dot in this kernel (a matmul's epilogue)?"""
+    if store.value is None:
+        return False
+    seen: set = set()
+    _loads_under(kernel, store.value, seen)
+    return any(isinstance(item, tuple) and item[0] == "call" and item[1] in DOTS for item in seen)
+
+
 def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
     """Does a store's value come out of a tl.dot or a reduction (a matmul's or a norm's
     result, not an element-wise op of the loads beside it)?"""

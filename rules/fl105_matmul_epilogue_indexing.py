@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from fuselint.model.fusion import DOTS, compare, computed_by_dot, foreign_vectors, fused_groups
+from fuselint.model.offsets import _bag, access_text, axis_vectors, canon_of, render
+from fuselint.rule import Rule
+
+_VERDICT = ("index the bias, the residual and the output store with the one `offs_m`/`offs_n` pair of the "
+            "accumulator (`offs_m[:, None]`, `offs_n[None, :]`) on a 2-D grid of (pid_m, pid_n); if the epilogue "
+            "needs another indexing, do not fuse: split this kernel")
+
+
+def _vector(terms) -> str:
+    return render(_bag("sum", list(terms))) if len(terms) > 1 else render(next(iter(terms)))
+
+
+class MatmulEpilogueIndexing(Rule):
+    """## What it does
+    In a kernel with `tl.dot`, checks the epilogue: the store of the accumulator and the loads
+    fused into it (a bias, a residual). Flags an epilogue load whose index vectors are not the
+    output's `offs_m` / `offs_n` (compared after inlining, strides taken out, as in FL101 and
+    FL103), and, in a kernel with a single `tl.dot`, an output tile axis that no program id
+    moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
+    not element-wise and are never compared. A 1-D grid whose program id is split into
+    `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged.
+
+    ## Why is this bad?
+    House rule: "Matmul fusion: 2D grid, `offs_m/offs_n` shared by bias add & activation".
+    An epilogue operand indexed by its own vectors adds the bias of other columns (or rows) to
+    each tile; an output axis without a program id means every program writes the same
+    columns, or that one program walks all of N: the grid does not cover the output.
+
+    ## Example
+    ```python
+    acc = tl.dot(a, b)
+    bias = tl.load(bias_ptr + tl.arange(0, BLOCK_N))      # not offs_n
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc + bias[None, :])
+    ```
+
+    ## Use instead
+    ```python
+    bias = tl.load(bias_ptr + offs_n, mask=offs_n < N)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc + bias[None, :], mask=mask)
+    ```
+    """
+
+    code, name = "FL105", "matmul-epilogue-indexing"
+
+    def check_kernel(self, kernel):
+        dots = [c for c in kernel.tl_calls if c.name in DOTS]
+        if not dots:
+            return
+        canon = canon_of(kernel)
+        reported: set[int] = set()
+        for group in fused_groups(kernel):
+            output = group.output
+            if not computed_by_dot(kernel, output.access):
+                continue
+            for member in group.members:
+                if member.access.kind != "load" or id(member.access.call) in reported:
+                    continue
+                difference = compare(kernel, member.offsets, output.offsets, group)
+                if difference is not None:
+                    reported.add(id(member.access.call))
+                    yield self.report(member.access.call,
+                                      f"epilogue load {access_text(kernel, member.access)} of the matmul output "
+                                      f"{access_text(kernel, output.access)} {difference.text()} its offsets; {_VERDICT}")
+            for operand in group.broadcast:
+                if id(operand.access.call) in reported:
+                    continue
+                foreign = foreign_vectors(kernel, operand, output)
+                if foreign is not None:
+                    reported.add(id(operand.access.call))
+                    axis, vector, other = foreign[0]
+                    mine = f"`{_vector(other)}`" if other else "no index vector"
+                    yield self.report(operand.access.call,
+                                      f"epilogue operand {access_text(kernel, operand.access)} is indexed by `{_vector(vector)}`, "
+                                      f"where the matmul output {access_text(kernel, output.access)} has {mine} on axis {axis}; "
+                                      f"{_VERDICT}")
+            if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported:
+                continue
+            axes = axis_vectors(kernel, output.access, 2)
+            if axes is None or set(axes) != {0, 1}:
+                continue
+            if any(canon.facts(t)[2] or canon.facts(t)[3] for v in axes.values() for t in v):
+                continue
+            still = [a for a in (0, 1) if not any(canon.facts(t)[1] for t in axes[a])]
+            moving = [a for a in (0, 1) if a not in still]
+            if len(still) == 1 and moving:
+                axis = still[0]
+                reported.add(id(output.access.call))
+                yield self.report(output.access.call,
+                                  f"matmul output {access_text(kernel, output.access)}: no program id moves along axis {axis} "
+                                  f"(`{_vector(axes[axis])}`), so the grid is not 2-D over M and N; {_VERDICT}")
+
+    VALID = [
+        # the tutorial matmul with grouped ordering on a 1-D grid, bias on offs_n
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, bias_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
+       BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, GROUP_M: tl.constexpr):
+    pid = tl.program_id(0)
+    num_pid_m = tl.cdiv(M, BM)
+    num_pid_n = tl.cdiv(N, BN)
+    group = pid // (GROUP_M * num_pid_n)
+    first_m = group * GROUP_M
+    pid_m = first_m + (pid % GROUP_M)
+    pid_n = (pid % (GROUP_M * num_pid_n)) // GROUP_M
+    offs_m = pid_m * BM + tl.arange(0, BM)
+    offs_n = pid_n * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, BK)
+    a_ptrs = a_ptr + offs_m[:, None] * sam + offs_k[None, :] * sak
+    b_ptrs = b_ptr + offs_k[:, None] * sbk + offs_n[None, :] * sbn
+    acc = tl.zeros((BM, BN), dtype=tl.float32)
+    for k in range(0, tl.cdiv(K, BK)):
+        a = tl.load(a_ptrs, mask=offs_k[None, :] < K - k * BK, other=0.0)
+        b = tl.load(b_ptrs, mask=offs_k[:, None] < K - k * BK, other=0.0)
+        acc += tl.dot(a, b)
+        a_ptrs += BK * sak
+        b_ptrs += BK * sbk
+    bias = tl.load(bias_ptr + offs_n, mask=offs_n < N)
+    acc = acc + bias[None, :]
+    mask = (offs_m[:, None] < M) & (offs_n[None, :] < N)
+    tl.store(c_ptr + offs_m[:, None] * scm + offs_n[None, :] * scn, acc, mask=mask)
+""",
+        # a 2-D grid, a residual at the output's offsets
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, r_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.program_id(1) * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    r = tl.load(r_ptr + offs_m[:, None] * N + offs_n[None, :])
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b) + r)
+""",
+        # attention-like: two dots, the head dimension whole in every program
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def attn(q_ptr, k_ptr, v_ptr, o_ptr, D: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.arange(0, BN)
+    offs_d = tl.arange(0, D)
+    q = tl.load(q_ptr + offs_m[:, None] * D + offs_d[None, :])
+    k = tl.load(k_ptr + offs_n[:, None] * D + offs_d[None, :])
+    v = tl.load(v_ptr + offs_n[:, None] * D + offs_d[None, :])
+    p = tl.dot(q, tl.trans(k))
+    tl.store(o_ptr + offs_m[:, None] * D + offs_d[None, :], tl.dot(p.to(v.dtype), v))
+""",
+    ]
+    INVALID = [
+        # the bias re-indexed from 0 in every program
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, bias_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.program_id(1) * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    bias = tl.load(bias_ptr + tl.arange(0, BN))  # error
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b) + bias[None, :])
+""",
+        # the residual read transposed
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, r_ptr, c_ptr, N, K: tl.constexpr, B: tl.constexpr):
+    offs_m = tl.program_id(0) * B + tl.arange(0, B)
+    offs_n = tl.program_id(1) * B + tl.arange(0, B)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    r = tl.load(r_ptr + offs_n[:, None] * N + offs_m[None, :])  # error
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b) + r)
+""",
+        # a 1-D grid over M only: every program writes the same BN columns
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b))  # error
+""",
+    ]
