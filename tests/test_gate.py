@@ -7,8 +7,10 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
+import yaml
 from conftest import KERNEL_BAD, KERNEL_GOOD, ROOT, run_fuselint
 
 from fuselint.diff import parse_unified_diff
@@ -229,3 +231,178 @@ def test_every_output_format_honours_diff_base_and_baseline(tmp_path, output_for
     done = run_fuselint("check", "--select", "FL0", "--output-format", output_format, "--diff-base", "main",
                         "--quiet", "k.py", cwd=repo)
     assert done.stderr == ""
+
+
+# --- action.yml and the script it calls --------------------------------------------------------
+
+SCRIPT = ROOT / "scripts" / "ci-check.sh"
+
+
+def ci_script(repo, command="check", **settings) -> subprocess.CompletedProcess:
+    """scripts/ci-check.sh as the action runs it, with fuselint from this interpreter."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUSELINT")}
+    env["FUSELINT"] = f"{sys.executable} -m fuselint"
+    env.update({f"FUSELINT_{key.upper()}": value for key, value in settings.items()})
+    return subprocess.run(["bash", str(SCRIPT), command], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def annotations(stdout: str) -> list[tuple[str, int, str]]:
+    found = []
+    for line in stdout.splitlines():
+        if line.startswith("::error file="):
+            props = dict(p.split("=", 1) for p in line[len("::error "):].split("::", 1)[0].split(","))
+            found.append((props["file"], int(props["line"]), props["title"]))
+    return sorted(found)
+
+
+def test_action_yml_is_a_composite_action_with_documented_inputs_that_the_script_receives():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["name"] and action["description"]
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    text = (ROOT / "action.yml").read_text()
+    script = SCRIPT.read_text()
+    for name, spec in action["inputs"].items():
+        assert len(spec.get("description", "")) > 20, f"input {name} is not documented"
+        assert "default" in spec and spec.get("required") is False, name
+        assert f"inputs.{name}" in text, f"input {name} is never used"
+    runs = [step for step in steps if "run" in step]
+    assert runs and all('"$GITHUB_ACTION_PATH/scripts/ci-check.sh"' in step["run"] for step in runs)
+    assert all(step["shell"] == "bash" for step in runs)
+    for step in runs:  # every setting the action passes is one the script reads
+        for variable in step.get("env", {}):
+            assert variable == "FUSELINT_COMMAND" or f"${{{variable}" in script, variable
+    check_step = next(step for step in runs if "FUSELINT_BASE" in step.get("env", {}))
+    assert check_step["env"]["FUSELINT_BASE"] == "${{ inputs.base }}"
+    assert action["inputs"]["base"]["default"] == "${{ github.event.pull_request.base.sha }}"
+    upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    assert "!cancelled()" in upload["if"] and "inputs.upload-sarif == 'true'" in upload["if"]
+    assert action["inputs"]["upload-sarif"]["default"] == "false"
+
+
+def _pr_repo(tmp_path):
+    """main holds an old bad kernel and a good one; the branch `pr` touches the good one and adds
+    a bad new one."""
+    repo = make_repo(tmp_path / "repo", {"legacy.py": KERNEL_BAD, "kernels/k.py": KERNEL_GOOD, "notes.txt": "x\n"})
+    git(repo, "checkout", "-q", "-b", "pr")
+    edit(repo / "kernels" / "k.py", "BLOCK=128", "BLOCK=96")  # launch line 14: FL003
+    (repo / "kernels" / "new kernel.py").write_text(KERNEL_BAD)
+    (repo / "notes.txt").write_text("y\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pr")
+    return repo
+
+
+def test_script_checks_the_changed_python_files_only(tmp_path):
+    repo = _pr_repo(tmp_path)
+    listed = ci_script(repo, "changed", base="main")
+    assert listed.returncode == 0 and listed.stdout.splitlines() == ["kernels/k.py", "kernels/new kernel.py"]
+    done = ci_script(repo, base="main", args="--select FL0")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert annotations(done.stdout) == [("kernels/k.py", 14, "FL003"), ("kernels/new kernel.py", 8, "FL010"),
+                                        ("kernels/new kernel.py", 14, "FL002"), ("kernels/new kernel.py", 14, "FL003")]
+    # only the changed lines: the same, since k.py's finding is on its changed line
+    only = ci_script(repo, base="main", args="--select FL0", changed_lines_only="true")
+    assert annotations(only.stdout) == annotations(done.stdout)
+    # a baseline recording the new file's findings leaves k.py's
+    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "b.json", "kernels/new kernel.py",
+                        cwd=repo).returncode == 0
+    based = ci_script(repo, base="main", args="--select FL0", baseline="b.json")
+    assert based.returncode == 1 and annotations(based.stdout) == [("kernels/k.py", 14, "FL003")]
+    # no base (a push): every Python file under paths, the legacy one included
+    everything = ci_script(repo, args="--select FL0", paths="legacy.py kernels/k.py")
+    assert {a[0] for a in annotations(everything.stdout)} == {"legacy.py", "kernels/k.py"}
+
+
+def test_script_writes_sarif_with_the_same_findings_and_an_empty_one_when_nothing_changed(tmp_path):
+    repo = _pr_repo(tmp_path)
+    done = ci_script(repo, base="main", args="--select FL0", sarif="out.sarif")
+    assert done.returncode == 1
+    results = json.loads((repo / "out.sarif").read_text())["runs"][0]["results"]
+    located = sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                      r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"]) for r in results)
+    assert located == annotations(done.stdout)
+    clean = ci_script(repo, base="HEAD", sarif="empty.sarif")
+    assert clean.returncode == 0 and "no changed Python files" in clean.stdout
+    document = json.loads((repo / "empty.sarif").read_text())
+    assert document["runs"][0]["results"] == [] and document["runs"][0]["tool"]["driver"]["rules"]
+
+
+def test_script_errors_exit_2_as_annotations(tmp_path):
+    repo = _pr_repo(tmp_path)
+    unknown = ci_script(repo, base="no-such-ref")
+    assert unknown.returncode == 2 and unknown.stdout.startswith("::error title=fuselint::unknown base 'no-such-ref'")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert ci_script(bare, base="main").returncode == 2
+    assert ci_script(repo, "lint").returncode == 2
+    missing = ci_script(repo, base="main", baseline="missing.json")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+# --- pre-commit and CI agree -------------------------------------------------------------------
+
+def _text_findings(stdout: str) -> list[tuple[str, int, str]]:
+    """(path, line, code) of each `path:line:col: CODE message` line of the text format."""
+    found = []
+    for line in stdout.splitlines():
+        parts = line.split(":", 3)
+        if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+            found.append((parts[0], int(parts[1]), parts[3].split()[0]))
+    return sorted(found)
+
+
+@pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is needed")
+def test_pre_commit_hook_and_ci_script_agree(tmp_path):
+    """The same pull request through both: the hook from this checkout, as a
+    .pre-commit-config.yaml names it (pre-commit picks the files changed from main to HEAD
+    itself), and the action's script. Each case fails both or passes both, with the same
+    findings; the configuration in pyproject.toml drives both."""
+    # This checkout as it is now, committed once, for pre-commit to install from.
+    names = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".pre-commit-hooks.yaml",
+                "pyproject.toml", "README.md", "fuselint", "rules").split("\0")
+    source = make_repo(tmp_path / "fuselint", {name: (ROOT / name).read_text() for name in names
+                                               if name and (ROOT / name).is_file()})
+    config = (f"repos:\n  - repo: {source}\n    rev: {git(source, 'rev-parse', 'HEAD').strip()}\n"
+              f"    hooks:\n      - id: fuselint\n")
+    repo = make_repo(tmp_path / "repo", {"kernels/k.py": KERNEL_GOOD, "README.txt": "kernels\n",
+                                         ".pre-commit-config.yaml": config})
+    git(repo, "checkout", "-q", "-b", "pr")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}
+
+    def hook() -> int:
+        done = subprocess.run(["pre-commit", "run", "fuselint", "--from-ref", "main", "--to-ref", "HEAD"],
+                              cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        assert "Traceback" not in done.stdout, done.stdout  # a crash is not a finding
+        return done.returncode, _text_findings(done.stdout)
+
+    def commit(message: str) -> None:
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+    def script():
+        done = ci_script(repo, base="main")
+        return done.returncode, annotations(done.stdout)
+
+    cases = []
+    (repo / "kernels" / "new.py").write_text(KERNEL_BAD)  # a new bad kernel
+    commit("bad kernel")
+    cases.append(("new bad kernel", hook(), script()))
+    (repo / "pyproject.toml").write_text('[tool.fuselint]\nignore = ["FL002", "FL003", "FL010", "FL1"]\n')
+    commit("configuration ignores its rules")
+    cases.append(("ignored by pyproject.toml", hook(), script()))
+    (repo / "pyproject.toml").unlink()
+    (repo / "kernels" / "new.py").write_text(KERNEL_GOOD)
+    edit(repo / "kernels" / "k.py", "BLOCK=128", "BLOCK=96")  # an old file, now broken
+    commit("fix the new kernel, break the old one")
+    cases.append(("old kernel broken", hook(), script()))
+    edit(repo / "kernels" / "k.py", "BLOCK=96", "BLOCK=128")
+    commit("fixed")
+    cases.append(("all fixed", hook(), script()))
+    assert [(case, hook[0], script[0]) for case, hook, script in cases] == [
+        ("new bad kernel", 1, 1), ("ignored by pyproject.toml", 0, 0), ("old kernel broken", 1, 1), ("all fixed", 0, 0)]
+    for case, hook_result, script_result in cases:  # and the same findings, where they fail
+        assert hook_result[1] == script_result[1], case
+    assert ("kernels/new.py", 8, "FL010") in cases[0][1][1] and ("kernels/k.py", 14, "FL003") in cases[2][1][1]
