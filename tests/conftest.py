@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUSE_FILE = ROOT.parent / "shared" / "fusion-stage-prompt.txt"
+
+
+def house_kernel() -> str:
+    """The house file's RoPE kernel (the ```python block after "[CURRENT CODE]"), read at test
+    time: it is never copied into the project. Skips the test where the file is absent."""
+    if not HOUSE_FILE.exists():
+        pytest.skip(f"{HOUSE_FILE} is absent")
+    match = re.search(r"\[CURRENT CODE\]\s*```python\n(.*?)```", HOUSE_FILE.read_text(), re.S)
+    assert match, "the house file has a ```python block after [CURRENT CODE]"
+    return match.group(1)
+
+
+@pytest.fixture
+def house_kernel_file(tmp_path) -> Path:
+    path = tmp_path / "house_rope.py"
+    path.write_text(house_kernel())
+    return path
 
 
 def run_fuselint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -4,23 +4,10 @@ each at its line, and nothing else. The kernel is read at test time, never copie
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-import pytest
+from conftest import house_kernel
 
 from fuselint.config import Settings
 from fuselint.engine import lint_source
-
-HOUSE = Path(__file__).resolve().parents[2] / "shared" / "fusion-stage-prompt.txt"
-
-
-def house_kernel() -> str:
-    if not HOUSE.exists():
-        pytest.skip(f"{HOUSE} is absent")
-    match = re.search(r"\[CURRENT CODE\]\s*```python\n(.*?)```", HOUSE.read_text(), re.S)
-    assert match, "the house file has a ```python block after [CURRENT CODE]"
-    return match.group(1)
 
 
 def line_of(source: str, text: str) -> int:

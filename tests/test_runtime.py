@@ -82,8 +82,8 @@ def test_compile_rope_example_for_sm89():
     assert variant["num_warps"] == 4 and variant["registers"] > 0 and "spill_stores" in variant
 
 
-def test_compile_house_kernel_that_asserts_is_cuda():
-    report = run_candidate(str(DATA / "house_rope.py"), str(ROOT / "examples" / "rope_reference.py"), COMPILE_ONLY)
+def test_compile_house_kernel_that_asserts_is_cuda(house_kernel_file):
+    report = run_candidate(str(house_kernel_file), str(ROOT / "examples" / "rope_reference.py"), COMPILE_ONLY)
     stage = report["stages"]["compile"]
     assert stage["status"] == "pass", stage
     assert stage["kernels"][0]["name"] == "rope_kernel_inplace"
@@ -218,8 +218,8 @@ def test_out_of_memory_is_named():
     assert reason.startswith("out of memory: ") and reason.endswith("out_of_memory.py:7"), reason
 
 
-def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys):
-    argv = ["run", str(DATA / "house_rope.py"), "--reference", str(DATA / "rope_reference_fp32.py"), "--trials", "1", "--no-speed", "--json"]
+def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys, house_kernel_file):
+    argv = ["run", str(house_kernel_file), "--reference", str(DATA / "rope_reference_fp32.py"), "--trials", "1", "--no-speed", "--json"]
     args = _parser().parse_args(argv)
     assert args.func(args) == 1
     report = json.loads(capsys.readouterr().out)
