@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import KERNEL_BAD, KERNEL_GOOD, ROOT, run_fuselint
 
+import fuselint
 from fuselint.diff import parse_unified_diff
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
@@ -406,3 +407,55 @@ def test_pre_commit_hook_and_ci_script_agree(tmp_path):
     for case, hook_result, script_result in cases:  # and the same findings, where they fail
         assert hook_result[1] == script_result[1], case
     assert ("kernels/new.py", 8, "FL010") in cases[0][1][1] and ("kernels/k.py", 14, "FL003") in cases[2][1][1]
+
+
+def test_script_confirms_the_changed_kernels_against_their_references(tmp_path):
+    """The optional GPU job's command, here under Triton's interpreter: only kernels the PR
+    changes, each against references/{name}; a wrong kernel fails the job."""
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    data = ROOT / "tests" / "runtime_data"
+    good, wrong = (data / "good" / "axpy.py").read_text(), (data / "bad" / "wrong_values.py").read_text()
+    reference = (data / "axpy_reference.py").read_text()
+    repo = make_repo(tmp_path / "repo", {"kernels/untouched.py": wrong, "references/untouched.py": reference,
+                                         "references/axpy.py": reference, "references/wrong.py": reference})
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "kernels" / "axpy.py").write_text(good)
+    (repo / "kernels" / "wrong.py").write_text(wrong)
+    (repo / "kernels" / "orphan.py").write_text(good)  # no reference: a warning, not a failure
+    (repo / "kernels" / "helpers.py").write_text("import triton\n")  # not a kernel file
+    done = ci_script(repo, "confirm", base="main",
+                     confirm_args="--device interpreter --skip-compile --no-speed --trials 1 --timeout 300")
+    assert done.returncode == 1, done.stdout + done.stderr
+    groups = [line for line in done.stdout.splitlines() if line.startswith("::group::")]
+    assert groups == ["::group::fuselint confirm kernels/axpy.py --reference references/axpy.py",
+                      "::group::fuselint confirm kernels/wrong.py --reference references/wrong.py"]
+    errors = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    assert errors == ["::error file=kernels/wrong.py,title=fuselint confirm::kernels/wrong.py failed fuselint "
+                      "confirm against references/wrong.py (exit 1)"]
+    assert "::warning file=kernels/orphan.py,title=fuselint confirm::no reference references/orphan.py" in done.stdout
+    assert "confirmed 2 changed kernel(s) since main" in done.stdout
+
+
+def test_script_installs_fuselint_from_its_own_checkout(tmp_path):
+    """The action's install line: with no package named, pip installs the checkout the script
+    sits in (the action's own ref). Offline here: a venv that sees this interpreter's packages."""
+    names = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "scripts",
+                "pyproject.toml", "README.md", "fuselint", "rules").split("\0")
+    checkout = tmp_path / "action"
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FUSELINT", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+               FUSELINT_PIP_ARGS="--no-deps --no-build-isolation --no-index --ignore-installed")
+    done = subprocess.run(["bash", str(checkout / "scripts" / "ci-check.sh"), "install"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith(f"fuselint {fuselint.__version__}")
+    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import fuselint; print(fuselint.__file__)"],
+                               capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert installed.stdout.startswith(str(venv)), installed.stdout + installed.stderr
