@@ -459,3 +459,34 @@ def test_script_installs_fuselint_from_its_own_checkout(tmp_path):
     installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import fuselint; print(fuselint.__file__)"],
                                capture_output=True, text=True, env=env, cwd=tmp_path)
     assert installed.stdout.startswith(str(venv)), installed.stdout + installed.stderr
+
+
+# --- readable in review ------------------------------------------------------------------------
+
+def test_review_formats_say_what_where_and_the_house_rule_in_one_line(tmp_path):
+    (tmp_path / "k.py").write_text(KERNEL_BAD.replace("x = tl.load(x_ptr + offs, other=0.0)",
+                                                      "x = tl.load(x_ptr\n                + offs, other=0.0)"))
+    github = run_fuselint("check", "--select", "FL0", "--output-format", "github", "k.py", cwd=tmp_path).stdout
+    lines = github.splitlines()
+    assert len(lines) == 3 and all(line.startswith("::error file=k.py,line=") for line in lines)
+    by_code = {line.split(",title=")[1].split("::")[0]: line.split("::", 2)[2] for line in lines}
+    assert by_code["FL010"] == ("FL010 other-without-mask: tl.load passes `other` without `mask`: Triton rejects "
+                                "it; add the mask (will not compile)")
+    assert by_code["FL002"].endswith('use triton.cdiv(...) or max(1, ...); house rule: "Grid size MUST be > 0"')
+    assert by_code["FL003"].endswith('(will not compile); house rule: "BLOCK sizes MUST be power-of-2"')
+    sarif = json.loads(run_fuselint("check", "--select", "FL0", "--output-format", "sarif", "k.py", cwd=tmp_path).stdout)
+    messages = {r["ruleId"]: r["message"]["text"] for r in sarif["runs"][0]["results"]}
+    assert messages == {code: text.split(": ", 1)[1] for code, text in by_code.items()}  # "CODE name: " less
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "`fuselint rule FL002` prints this page" in rules["FL002"]["help"]["markdown"]
+    assert rules["FL002"]["fullDescription"]["text"].endswith('house rule: "Grid size MUST be > 0"')
+    assert rules["FL002"]["helpUri"].endswith("/rules/fl002_grid_may_be_zero.py")
+
+
+def test_every_rule_that_quotes_a_house_rule_carries_it_into_review():
+    from fuselint.reporters.review import house_rule
+    from fuselint.rules import all_rules
+
+    for rule in all_rules():
+        quotes = "House rule:" in rule.docs() or "House output format" in rule.docs()
+        assert (house_rule(rule.code) is not None) == quotes, rule.code

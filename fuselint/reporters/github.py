@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from fuselint.engine import LintResult
+from fuselint.reporters.review import review_text
 
 
 def _escape(value: str, property_value: bool = False) -> str:
@@ -19,5 +20,5 @@ def write(result: LintResult, out: TextIO) -> None:
         out.write(
             f"::error file={_escape(f.path, True)},line={f.line},col={f.column},"
             f"endLine={f.end_line},endColumn={f.end_column},title={_escape(f.code, True)}::"
-            f"{_escape(f'{f.code} {f.name}: {f.message}')}\n"
+            f"{_escape(f'{f.code} {f.name}: {review_text(f)}')}\n"
         )

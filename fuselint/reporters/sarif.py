@@ -8,6 +8,7 @@ from typing import TextIO
 
 from fuselint import __version__
 from fuselint.engine import LintResult
+from fuselint.reporters.review import help_footer, house_rule, review_text
 from fuselint.rules import all_rules
 
 _HELP_URI = "https://github.com/fuselint/fuselint/blob/main/rules/{module}.py"
@@ -19,8 +20,8 @@ def _rule_entry(rule) -> dict:
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary()},
-        "fullDescription": {"text": rule.summary()},
-        "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "fullDescription": {"text": "; ".join(filter(None, (rule.summary(), house_rule(rule.code))))},
+        "help": {"text": rule.docs() + help_footer(rule.code), "markdown": rule.docs() + help_footer(rule.code)},
         "helpUri": _HELP_URI.format(module=module),
         "defaultConfiguration": {"level": "error" if rule.fatal else "warning"},
         "properties": {"tags": ["triton", "fatal" if rule.fatal else "house-rule"]},
@@ -37,7 +38,7 @@ def write(result: LintResult, out: TextIO) -> None:
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": "error" if f.fatal else "warning",
-            "message": {"text": f.message},
+            "message": {"text": review_text(f)},
             "locations": [{
                 "physicalLocation": {
                     "artifactLocation": {"uri": uri.removeprefix("./")},
