@@ -391,7 +391,7 @@ def test_pre_commit_hook_and_ci_script_agree(tmp_path):
     (repo / "kernels" / "new.py").write_text(KERNEL_BAD)  # a new bad kernel
     commit("bad kernel")
     cases.append(("new bad kernel", hook(), script()))
-    (repo / "pyproject.toml").write_text('[tool.fuselint]\nignore = ["FL002", "FL003", "FL010", "FL1"]\n')
+    (repo / "pyproject.toml").write_text('[tool.fuselint]\nper-file-ignores = {"kernels/new.py" = ["FL"]}\n')
     commit("configuration ignores its rules")
     cases.append(("ignored by pyproject.toml", hook(), script()))
     (repo / "pyproject.toml").unlink()
@@ -490,3 +490,44 @@ def test_every_rule_that_quotes_a_house_rule_carries_it_into_review():
     for rule in all_rules():
         quotes = "House rule:" in rule.docs() or "House output format" in rule.docs()
         assert (house_rule(rule.code) is not None) == quotes, rule.code
+
+
+# --- the documentation stays true --------------------------------------------------------------
+
+def _yaml_blocks(markdown: str) -> list:
+    blocks, rest = [], markdown
+    while "```yaml\n" in rest:
+        rest = rest.split("```yaml\n", 1)[1]
+        block, rest = rest.split("```", 1)
+        blocks.append(yaml.safe_load(block))
+    return blocks
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/ci.md"])
+def test_the_documented_workflow_uses_the_action_as_it_is(document):
+    text = (ROOT / document).read_text()
+    if document == "README.md":
+        assert "\n## Use in CI\n" in text and text.index("## Use in CI") < text.index("## Rules")
+        text = text.split("\n## Use in CI\n", 1)[1].split("\n## ", 1)[0]
+    inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+    workflows = [block for block in _yaml_blocks(text) if "jobs" in block]
+    assert len(workflows) == 1
+    jobs = workflows[0]["jobs"]
+    assert set(jobs) == {"lint", "confirm"} and "self-hosted" in jobs["confirm"]["runs-on"]
+    for job in jobs.values():
+        checkout, action = job["steps"]
+        assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+        assert action["uses"].startswith("fuselint/fuselint@")
+        assert set(action["with"]) <= set(inputs), set(action["with"]) - set(inputs)
+    assert jobs["confirm"]["steps"][1]["with"]["command"] == "confirm"
+    assert workflows[0]["permissions"]["security-events"] == "write"
+
+
+def test_docs_list_every_input_and_show_a_real_annotation(tmp_path):
+    docs = (ROOT / "docs" / "ci.md").read_text()
+    for name in yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]:
+        assert f"\n| `{name}` |" in docs, f"docs/ci.md's input table lacks {name}"
+    example = docs.split("```text\n", 1)[1].split("\n```", 1)[0]
+    (tmp_path / "k.py").write_text(KERNEL_BAD)
+    github = run_fuselint("check", "--output-format", "github", "k.py", cwd=tmp_path).stdout
+    assert any(line.endswith("::" + example) for line in github.splitlines()), github
