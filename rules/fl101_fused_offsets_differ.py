@@ -23,9 +23,18 @@ class FusedOffsetsDiffer(Rule):
     of `+`/`*` operands and parentheses: the same `offs` variable, or a second name bound to the
     same expression. `offs` and `offs + HALF` differ. The *fused group* is every load and store
     whose tile shape equals the output store's, in the store's loops or outside them; `tl.dot`
-    operands and reduction inputs are not element-wise and are left out. A member may drop
-    program terms of the output (cos/sin rows shared by all heads): that is a broadcast. The
-    epilogue of a `tl.dot` is FL105's.
+    operands and reduction inputs are not element-wise and are left out. What counts:
+
+    - another index vector inside the tile (`rows[None, :]` for `rows[:, None]`, `offs + 1`
+      from a second `tl.arange`);
+    - a constant shift where the fused ops disagree: the same tensor at `offs` and at
+      `offs + HALF`, or one input shifted while another is read at the output's offsets.
+
+    What does not: program terms (which row a program reads: cos/sin at `pid % seq_len`, a
+    weight row shared by all rows), a shift alone in a copy (where a view starts:
+    `x + offs - pad_left`), a remapped index (`offs // W`, `tl.where`, pads, upsampling) or a
+    gathered one (loaded from memory): those are not known, and unknown is never a finding.
+    The epilogue of a `tl.dot` is FL105's.
 
     ## Why is this bad?
     House rule: "Every fused op MUST use identical offset calculation" and "all tl.load/tl.store
@@ -141,8 +150,36 @@ def k(x_ptr, out_ptr, N, BLOCK: tl.constexpr):
         x = tl.load(x_ptr + row * N + cols, mask=cols < N)
         tl.store(out_ptr + row * N + cols, x - m, mask=cols < N)
 """,
+        # a copy into a slice or from a padded view: a shift alone is where a view starts;
+        # a remapped index (upsampling) is not known
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, out_ptr, up_ptr, n, pad_left, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs - pad_left, mask=mask)
+    tl.store(out_ptr + offs, x, mask=mask)
+    tl.store(up_ptr + offs, tl.load(x_ptr + offs // 2, mask=mask), mask=mask)
+""",
     ]
     INVALID = [
+        # one input shifted while another is read at the output's offsets
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(q_ptr, k_ptr, q_out_ptr, k_out_ptr, n, HALF: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    q = tl.load(q_ptr + offs + HALF, mask=mask)  # error
+    kk = tl.load(k_ptr + offs, mask=mask)
+    tl.store(q_out_ptr + offs, q * 2, mask=mask)
+    tl.store(k_out_ptr + offs, kk * 2, mask=mask)
+""",
         # the house RoPE pattern: two halves of a row at offs and offs + HALF
         """
 import triton

@@ -273,7 +273,8 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
     if member.base == output.base or group is None:
         return Difference(extra, missing, "shift")
     others = [m for m in group.members if m.offsets is not member]
-    if any(m.offsets.base == member.base and m.offsets.shift == output.shift for m in others):
+    if any(m.offsets.base == member.base and m.offsets.shift == output.shift and set(m.offsets.tile) == set(member.tile)
+           for m in others):
         return Difference(extra, missing, "shift")  # this tensor is also accessed unshifted
     adds_shift = bool(member.shift - output.shift)
     if adds_shift and any(m.access.kind == "load" and same_indexing(m.offsets, output) for m in others):
