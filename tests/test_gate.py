@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -269,7 +270,7 @@ def test_action_yml_is_a_composite_action_with_documented_inputs_that_the_script
         assert "default" in spec and spec.get("required") is False, name
         assert f"inputs.{name}" in text, f"input {name} is never used"
     runs = [step for step in steps if "run" in step]
-    assert runs and all('"$GITHUB_ACTION_PATH/scripts/ci-check.sh"' in step["run"] for step in runs)
+    assert runs and all(step["run"].startswith('bash "$GITHUB_ACTION_PATH/scripts/ci-check.sh" ') for step in runs)
     assert all(step["shell"] == "bash" for step in runs)
     for step in runs:  # every setting the action passes is one the script reads
         for variable in step.get("env", {}):
@@ -531,3 +532,37 @@ def test_docs_list_every_input_and_show_a_real_annotation(tmp_path):
     (tmp_path / "k.py").write_text(KERNEL_BAD)
     github = run_fuselint("check", "--output-format", "github", "k.py", cwd=tmp_path).stdout
     assert any(line.endswith("::" + example) for line in github.splitlines()), github
+
+
+def _expression(value: str, inputs: dict[str, str], github: dict[str, str]) -> str:
+    """A `${{ ... }}` value of action.yml as GitHub evaluates it, for the few forms it uses:
+    inputs.NAME, github.PATH, 'strings', ==, &&, || (operands, not booleans, as in Python)."""
+    def evaluate(expression: str) -> str:
+        python = re.sub(r"\binputs\.([\w-]+)", lambda m: f"inputs[{m[1]!r}]", expression)
+        python = re.sub(r"\bgithub\.([\w.]+)", lambda m: f"github[{m[1]!r}]", python)
+        python = python.replace("&&", " and ").replace("||", " or ")
+        return eval(python, {"__builtins__": {}}, {"inputs": inputs, "github": github})  # noqa: S307
+
+    return re.sub(r"\$\{\{(.+?)\}\}", lambda m: str(evaluate(m[1].strip())), value)
+
+
+def test_action_check_step_runs_as_github_would_run_it(tmp_path):
+    """The action's own check step, its env evaluated from the inputs: annotations, SARIF where
+    the upload step looks for it, exit 1."""
+    repo = _pr_repo(tmp_path)
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    github = {"event.pull_request.base.sha": git(repo, "rev-parse", "main").strip()}
+    inputs = {name: _expression(str(spec["default"]), {}, github) for name, spec in action["inputs"].items()}
+    inputs.update({"upload-sarif": "true", "args": "--select FL0"})
+    step = next(s for s in action["runs"]["steps"] if s.get("env", {}).get("FUSELINT_COMMAND"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUSELINT")}
+    env.update({name: _expression(value, inputs, github) for name, value in step["env"].items()},
+               GITHUB_ACTION_PATH=str(ROOT), FUSELINT=f"{sys.executable} -m fuselint")
+    assert env["FUSELINT_BASE"] == github["event.pull_request.base.sha"] and env["FUSELINT_SARIF"] == "fuselint.sarif"
+    done = subprocess.run(["bash", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert annotations(done.stdout) == [("kernels/k.py", 14, "FL003"), ("kernels/new kernel.py", 8, "FL010"),
+                                        ("kernels/new kernel.py", 14, "FL002"), ("kernels/new kernel.py", 14, "FL003")]
+    upload = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("github/codeql-action/"))
+    sarif = repo / _expression(upload["with"]["sarif_file"], inputs, github)
+    assert len(json.loads(sarif.read_text())["runs"][0]["results"]) == 4
