@@ -1,0 +1,119 @@
+"""The offsets/mask semantics of fuselint/model/offsets.py and fusion.py, tested once: what
+makes two offsets identical, what makes them differ, and what stays unknown."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fuselint.model.fusion import compare, fused_groups, not_elementwise_loads
+from fuselint.model.module import ModuleModel
+from fuselint.model.offsets import boundary, mask_of, offsets_of
+
+HEADER = "import triton\nimport triton.language as tl\n\n@triton.jit\n"
+
+
+def kernel_of(body: str, params: str = "x_ptr, y_ptr, out_ptr, n, stride, HALF, BLOCK: tl.constexpr"):
+    source = HEADER + f"def k({params}):\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
+    return ModuleModel(cst.parse_module(source)).kernels[0]
+
+
+def offsets(kernel):
+    return [offsets_of(kernel, access) for access in kernel.accesses]
+
+
+def test_a_second_name_for_the_same_expression_and_operand_order_are_the_same_offsets():
+    k = kernel_of("""
+pid = tl.program_id(0)
+offs = pid * BLOCK + tl.arange(0, BLOCK)
+same = (tl.arange(0, BLOCK) + (BLOCK * pid))
+a = tl.load(x_ptr + offs)
+b = tl.load(same + y_ptr)
+tl.store(out_ptr + offs, a + b)
+""")
+    a, b, out = offsets(k)
+    assert a.key == b.key == out.key
+    assert (a.base, b.base, out.base) == ("x_ptr", "y_ptr", "out_ptr")
+
+
+def test_strides_are_taken_out_and_a_shift_is_kept():
+    k = kernel_of("""
+offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+a = tl.load(x_ptr + offs * stride)
+b = tl.load(x_ptr + (offs + HALF) * stride)
+tl.store(out_ptr + offs, a + b)
+""")
+    a, b, out = offsets(k)
+    assert a.key == out.key
+    difference = compare(k, b, out, fused_groups(k)[0])
+    assert difference is not None and difference.kind == "shift" and "HALF" in difference.text()
+
+
+def test_a_rebound_pointer_keeps_its_base_parameter():
+    k = kernel_of("""
+row = tl.program_id(0)
+x_ptr = x_ptr + row * stride
+x_ptr += 0
+cols = tl.arange(0, BLOCK)
+tl.store(out_ptr + row * stride + cols, tl.load(x_ptr + cols))
+""")
+    store, load = offsets(k)  # the store's call is visited before the load inside it
+    assert (load.base, store.base) == ("x_ptr", "out_ptr") and load.key == store.key
+
+
+def test_bindings_in_two_branches_or_carried_by_a_loop_are_not_known():
+    k = kernel_of("""
+cols = tl.arange(0, BLOCK)
+if n > 0:
+    p = x_ptr + cols
+else:
+    p = x_ptr + cols + 1
+a = tl.load(p)
+q = y_ptr + cols
+for i in range(4):
+    b = tl.load(q)
+    q += BLOCK
+tl.store(out_ptr + cols, a)
+""")
+    a, b, _ = offsets(k)
+    assert a is None  # a join of two bindings: no single base
+    assert b is None or not b.known
+
+
+def test_transposed_index_vectors_differ():
+    k = kernel_of("""
+rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+a = tl.load(x_ptr + rows[:, None] * stride + cols[None, :])
+b = tl.load(y_ptr + rows[None, :] * stride + cols[:, None])
+tl.store(out_ptr + rows[:, None] * stride + cols[None, :], a + b)
+""")
+    a, b, out = offsets(k)
+    group = fused_groups(k)[0]
+    assert compare(k, a, out, group) is None
+    assert compare(k, b, out, group).kind == "tile"
+
+
+def test_masks_compare_as_sets_of_boundary_conditions():
+    k = kernel_of("""
+rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+cols = tl.arange(0, BLOCK)
+a = tl.load(x_ptr + rows[:, None] * stride + cols[None, :], mask=(rows[:, None] < n) & (cols[None, :] < stride))
+b = tl.load(y_ptr + rows[:, None] * stride + cols[None, :], mask=(stride > cols[None, :]) & (n > rows[:, None]))
+c = tl.load(y_ptr + rows[:, None] * stride + cols[None, :], mask=(rows[:, None] < n) & (cols[None, :] > rows[:, None]))
+tl.store(out_ptr + rows[:, None] * stride + cols[None, :], a + b + c)
+""")
+    a, b, c, _ = (boundary(k, mask_of(k, access)) for access in k.accesses)
+    assert a == b and len(a) == 2
+    assert len(c) == 1  # the causal term compares two index vectors: it selects values, not a bound
+
+
+def test_dot_operands_and_reduction_inputs_are_not_element_wise():
+    k = kernel_of("""
+rows = tl.arange(0, BLOCK)
+a = tl.load(x_ptr + rows[:, None] * BLOCK + rows[None, :])
+b = tl.load(y_ptr + rows[:, None] * BLOCK + rows[None, :])
+s = tl.sum(tl.load(out_ptr + rows), axis=0)
+tl.store(out_ptr + rows[:, None] * BLOCK + rows[None, :], tl.dot(a, b) + s)
+""")
+    excluded = not_elementwise_loads(k)
+    assert [id(access.call) in excluded for access in k.accesses] == [True, True, True, False]
