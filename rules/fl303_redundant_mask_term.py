@@ -80,7 +80,8 @@ class RedundantMaskTerm(Rule):
                     axis, param = pid[1][1], bound[1]
                     if all(_launched_as(module, launch, kernel, axis, param) for launch in launches):
                         seen.add(id(term.node))
-                        yield self.report(term.node, f"`{code_of(term.node)}` is always true: every launch of "
+                        text = code_of(term.node.with_changes(lpar=[], rpar=[])) if hasattr(term.node, "lpar") else code_of(term.node)
+                        yield self.report(term.node, f"`{text}` is always true: every launch of "
                                                      f"`{kernel.name}` makes grid dimension {axis} exactly `{param}`; "
                                                      f"drop it from the mask")
 
