@@ -105,7 +105,10 @@ def changed_lines(base_ref: str, cwd: str | Path = ".") -> ChangedLines:
         base = _git(root, "merge-base", base_ref, "HEAD").strip()
     except DiffError as error:
         raise DiffError(f"--diff-base {base_ref}: no merge base with HEAD ({error})") from None
-    diff = _git(root, "diff", "--unified=0", "--no-color", "--no-ext-diff", "--find-renames", base, "--")
+    # Every option that user configuration could change is pinned: prefixes (diff.noprefix,
+    # diff.mnemonicPrefix), colour, external and textconv drivers, diff.relative.
+    diff = _git(root, "diff", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
+                "--src-prefix=a/", "--dst-prefix=b/", "--find-renames", base, "--")
     result = ChangedLines(root, base)
     for name, lines in parse_unified_diff(diff).items():
         result.files[(root / name).resolve()] = lines

@@ -52,7 +52,7 @@ collect_changed() {
         git rev-parse --verify --quiet "$base^{commit}" >/dev/null \
             || fail "unknown base '$base' (check out with fetch-depth: 0 so that the base commit is there)"
         merge_base=$(git merge-base "$base" HEAD) || fail "no merge base of '$base' and HEAD"
-        listing=$( { git -c core.quotePath=false diff --name-only --diff-filter=d -z "$merge_base" -- "${paths[@]}" &&
+        listing=$( { git -c core.quotePath=false diff --name-only --relative --diff-filter=d -z "$merge_base" -- "${paths[@]}" &&
                      git ls-files -z --others --exclude-standard -- "${paths[@]}"; } | tr '\0' '\n') \
             || fail "git diff against '$base' failed"
     fi

@@ -566,3 +566,21 @@ def test_action_check_step_runs_as_github_would_run_it(tmp_path):
     upload = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("github/codeql-action/"))
     sarif = repo / _expression(upload["with"]["sarif_file"], inputs, github)
     assert len(json.loads(sarif.read_text())["runs"][0]["results"]) == 4
+
+
+def test_diff_base_ignores_user_diff_configuration(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"pkg/k.py": KERNEL_BAD})
+    for key, value in (("diff.mnemonicPrefix", "true"), ("color.diff", "always"),
+                       ("diff.relative", "true"), ("diff.renames", "false")):
+        git(repo, "config", key, value)
+    edit(repo / "pkg" / "k.py", "BLOCK=96", "BLOCK=48")
+    found, _ = check_json(repo / "pkg", "--diff-base", "main", "k.py")
+    assert found == [("k.py", 14, "FL002"), ("k.py", 14, "FL003")]
+
+
+def test_script_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
+    repo = _pr_repo(tmp_path)
+    listed = ci_script(repo / "kernels", "changed", base="main")
+    assert listed.stdout.splitlines() == ["k.py", "new kernel.py"]
+    done = ci_script(repo / "kernels", base="main", args="--select FL0")
+    assert {a[0] for a in annotations(done.stdout)} == {"k.py", "new kernel.py"} and done.returncode == 1
