@@ -20,11 +20,21 @@ def _names(node: cst.CSTNode) -> set[str]:
     return set()
 
 
+def _integer(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Index):
+        node = node.value
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            node = node.expression
+        return isinstance(node, cst.Integer)
+    return False
+
+
 class LoopIndexSubscript(Rule):
     """## What it does
     Flags a subscript that indexes with a loop variable, such as `x[:, i]` or `acc[i]` inside
     `for i in range(...)`. Under `tl.static_range` the variable is a constant, so indexing a
-    tuple with it is fine; indexing a tensor with it is flagged still.
+    tuple with it is fine; indexing a tensor with it is flagged still, as is indexing a tensor
+    (an expression with a known tile shape) with an integer literal, `x[3]`.
 
     ## Why is this bad?
     House rule: "No tensor indexing with loop vars: `x[:, i]` is INVALID". Triton tensors
@@ -51,6 +61,12 @@ class LoopIndexSubscript(Rule):
             runtime = set().union(*(loop.targets for loop in loops if not loop.static)) if loops else set()
             static = set().union(*(loop.targets for loop in loops if loop.static)) if loops else set()
             for element in node.slice:
+                if _integer(element.slice):
+                    shape = kernel.shape_of(node.value)
+                    if shape:  # a tensor of rank >= 1: `x[3]`; tuples (`offs[0]`) have no tile shape
+                        yield self.report(node, f"`{code_of(node)}` indexes a tensor with an integer; Triton tensors take only `:` and `None`")
+                        break
+                    continue
                 used = _names(element.slice)
                 if used & runtime:
                     var = sorted(used & runtime)[0]
@@ -128,6 +144,7 @@ import triton.language as tl
 
 @triton.jit
 def k(ptrs, n):
+    first = tl.arange(0, 16)[0]  # error
     j = 0
     for i in range(n):
         p = ptrs[i + 1]  # error
