@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from fuselint.model.fusion import computed_by_dot, foreign_vectors, fused_groups
-from fuselint.model.offsets import _bag, access_text, render
+from fuselint.model.offsets import access_text, render_vector
 from fuselint.model.shapes import format_shape
 from fuselint.rule import Rule
 
 _VERDICT = ("index it with the output's own index vector, sliced explicitly (`offs_n[None, :]`, "
             "`offs_m[:, None]`); if it needs another index, do not fuse: split this kernel")
-
-
-def _vector(terms) -> str:
-    return render(_bag("sum", list(terms))) if len(terms) > 1 else render(next(iter(terms)))
 
 
 class ImplicitBroadcast(Rule):
@@ -61,8 +57,8 @@ class ImplicitBroadcast(Rule):
                     continue
                 reported.add(id(operand.access.call))
                 axis, vector, other = foreign[0]
-                vectors = f"`{_vector(vector)}` on axis {axis}"
-                mine = f"`{_vector(other)}`" if other else "no index vector"
+                vectors = f"`{render_vector(vector)}` on axis {axis}"
+                mine = f"`{render_vector(other)}`" if other else "no index vector"
                 yield self.report(
                     operand.access.call,
                     f"broadcast operand {access_text(kernel, operand.access)} ({format_shape(operand.shape)} against the "

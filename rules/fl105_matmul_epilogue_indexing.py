@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from fuselint.model.fusion import DOTS, compare, computed_by_dot, foreign_vectors, fused_groups
-from fuselint.model.offsets import _bag, access_text, axis_vectors, canon_of, render
+from fuselint.model.offsets import access_text, axis_vectors, canon_of, render_vector
 from fuselint.rule import Rule
 
 _VERDICT = ("index the bias, the residual and the output store with the one `offs_m`/`offs_n` pair of the "
             "accumulator (`offs_m[:, None]`, `offs_n[None, :]`) on a 2-D grid of (pid_m, pid_n); if the epilogue "
             "needs another indexing, do not fuse: split this kernel")
-
-
-def _vector(terms) -> str:
-    return render(_bag("sum", list(terms))) if len(terms) > 1 else render(next(iter(terms)))
 
 
 class MatmulEpilogueIndexing(Rule):
@@ -71,9 +67,9 @@ class MatmulEpilogueIndexing(Rule):
                 if foreign is not None:
                     reported.add(id(operand.access.call))
                     axis, vector, other = foreign[0]
-                    mine = f"`{_vector(other)}`" if other else "no index vector"
+                    mine = f"`{render_vector(other)}`" if other else "no index vector"
                     yield self.report(operand.access.call,
-                                      f"epilogue operand {access_text(kernel, operand.access)} is indexed by `{_vector(vector)}`, "
+                                      f"epilogue operand {access_text(kernel, operand.access)} is indexed by `{render_vector(vector)}`, "
                                       f"where the matmul output {access_text(kernel, output.access)} has {mine} on axis {axis}; "
                                       f"{_VERDICT}")
             if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported:
@@ -90,7 +86,7 @@ class MatmulEpilogueIndexing(Rule):
                 reported.add(id(output.access.call))
                 yield self.report(output.access.call,
                                   f"matmul output {access_text(kernel, output.access)}: no program id moves along axis {axis} "
-                                  f"(`{_vector(axes[axis])}`), so the grid is not 2-D over M and N; {_VERDICT}")
+                                  f"(`{render_vector(axes[axis])}`), so the grid is not 2-D over M and N; {_VERDICT}")
 
     VALID = [
         # the tutorial matmul with grouped ordering on a 1-D grid, bias on offs_n

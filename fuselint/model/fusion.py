@@ -63,7 +63,7 @@ class Difference:
     kind: str  # "shift" (a constant offset), "tile" (another index vector), "program" (another row)
 
     def text(self) -> str:
-        from fuselint.model.offsets import _bag, render
+        from fuselint.model.offsets import render
 
         parts = []
         if self.extra:

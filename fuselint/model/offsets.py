@@ -616,6 +616,12 @@ def render(key: Key) -> str:
     return "…"
 
 
+def render_vector(terms) -> str:
+    """An index vector given as the set of its terms, as readable source."""
+    terms = list(terms)
+    return render(_bag("sum", terms)) if len(terms) > 1 else render(terms[0]) if terms else "0"
+
+
 def _wrap(text: str) -> str:
     return f"({text})" if any(c in text for c in " +-*/%<>&|") and not text.startswith("tl.") else text
 
