@@ -83,11 +83,11 @@ class ModelNewRule(Rule):
         model_new = classes[-1]
         bases = {module.imports.qualname(b.value) for b in model_new.bases}
         if not bases & _MODULE_BASES:
-            yield self.report(model_new.name, "`ModelNew` does not subclass nn.Module")
+            yield self.report(model_new.name, "`ModelNew` does not subclass nn.Module (house output format)")
         if module.function_named("forward", "ModelNew") is None:
-            yield self.report(model_new.name, "`ModelNew` has no `forward`")
+            yield self.report(model_new.name, "`ModelNew` has no `forward` (house output format)")
         elif _launches_triton(module, model_new) is False:
-            yield self.report(model_new.name, "`ModelNew.forward` reaches no Triton launch: it only runs torch ops")
+            yield self.report(model_new.name, "`ModelNew.forward` reaches no Triton launch: it only runs torch ops (house output format)")
 
     VALID = [
         """import torch

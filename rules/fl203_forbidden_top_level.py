@@ -56,28 +56,28 @@ class ForbiddenTopLevel(Rule):
             elif isinstance(statement, cst.FunctionDef):
                 name = statement.name.value
                 if name in _FORBIDDEN_DEFS:
-                    yield self.report(statement.name, f"`{name}` belongs to the reference file, not the kernel file")
+                    yield self.report(statement.name, f"`{name}` belongs to the reference file, not the kernel file (house output format forbids it)")
                 elif name.startswith("test_"):
-                    yield self.report(statement.name, f"test function `{name}` in the kernel file")
+                    yield self.report(statement.name, f"test function `{name}` in the kernel file (house output format forbids it)")
             elif isinstance(statement, cst.ClassDef) and statement.name.value.startswith("Test"):
-                yield self.report(statement.name, f"test class `{statement.name.value}` in the kernel file")
+                yield self.report(statement.name, f"test class `{statement.name.value}` in the kernel file (house output format forbids it)")
             elif isinstance(statement, cst.SimpleStatementLine):
                 yield from self._simple(statement)
 
     def _simple(self, line: cst.SimpleStatementLine):
         for small in line.body:
             if isinstance(small, cst.Assert):
-                yield self.report(small, "top-level `assert`: test code in the kernel file")
+                yield self.report(small, "top-level `assert`: test code in the kernel file (house output format forbids it)")
             elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
                 name = dotted(small.value.func)
                 if name in _SCRIPT_CALLS:
-                    yield self.report(small, f"top-level call `{name}(...)` runs on import: test code in the kernel file")
+                    yield self.report(small, f"top-level call `{name}(...)` runs on import: test code in the kernel file (house output format forbids it)")
             elif isinstance(small, (cst.Import, cst.ImportFrom)):
                 names = [dotted(a.name) for a in small.names] if isinstance(small, cst.Import) else [
                     dotted(small.module) if small.module is not None else None
                 ]
                 if any(n and n.split(".")[0] in _TEST_MODULES for n in names):
-                    yield self.report(small, "test framework import in the kernel file")
+                    yield self.report(small, "test framework import in the kernel file (house output format forbids it)")
 
     VALID = [
         """import torch
