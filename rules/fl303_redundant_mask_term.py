@@ -35,9 +35,10 @@ def _launched_as(module, launch, kernel, axis: int, param: str) -> bool:
 
 class RedundantMaskTerm(Rule):
     """## What it does
-    Flags a mask term `tl.program_id(a) < n` where every launch of the kernel makes grid
-    dimension `a` exactly `n` (the same expression passed for parameter `n`). Program ids run
-    from 0 to the grid size minus one, so the term is always true.
+    Flags a mask term `tl.program_id(a) < n` where every launch of the kernel in its file makes
+    grid dimension `a` exactly `n` (the same expression passed for parameter `n`, and the grid
+    function does not rebind it). Program ids run from 0 to the grid size minus one, so the
+    term is always true. A kernel not launched in its file is not judged.
 
     ## Why is this bad?
     An always-true term is work in every program and noise in every mask: it hides which
