@@ -27,6 +27,14 @@ def _ceil_division(node: cst.BinaryOperation) -> bool:
     return divisor.isdigit() and addend.isdigit() and int(addend) == int(divisor) - 1
 
 
+def _divides_itself(node: cst.BinaryOperation, scope) -> bool:
+    """`n // (n // 16)`: the quotient is about 16 whenever it is defined."""
+    divisor = resolve(node.right, scope) if isinstance(node.right, cst.Name) else node.right
+    return (isinstance(divisor, cst.BinaryOperation) and isinstance(divisor.operator, cst.FloorDivide)
+            and code_of(divisor.left) == code_of(node.left) and isinstance(divisor.right, cst.Integer)
+            and divisor.right.evaluated_value > 0)
+
+
 def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst.BaseExpression | None:
     """The sub-expression that can make a grid dimension 0, or None when it cannot be 0.
     Only a division by a block size counts (`is_block`): `x.numel() // n_cols` is a row count,
@@ -38,7 +46,9 @@ def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst
         return node if node.evaluated_value == 0 else None
     if isinstance(node, cst.BinaryOperation):
         if isinstance(node.operator, cst.FloorDivide):
-            return None if _ceil_division(node) or not is_block(node.right) else node
+            if _ceil_division(node) or not is_block(node.right) or _divides_itself(node, scope):
+                return None
+            return node
         if isinstance(node.operator, cst.Multiply):
             return again(node.left) or again(node.right)
         return None
@@ -51,6 +61,27 @@ def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst
         bound = resolve(node, scope)
         return None if bound is None else again(bound)
     return None
+
+
+def _divisible(launch, node: cst.BinaryOperation) -> bool:
+    """An enclosing `if a % b == 0:`, or an `assert a % b == 0` in the launching function, makes
+    `a // b` exact: zero only when `a` is. Names are compared through their one binding
+    (`N = x.size(-1)` matches `x.size(-1) % block == 0`)."""
+    def canonical(expr):
+        bound = launch.scope.single(expr.value) if isinstance(expr, cst.Name) else None
+        return code_of(bound if bound is not None else expr)
+
+    wanted = (canonical(node.left), canonical(node.right))
+    for test in (*launch.guards, *launch.scope.asserts):
+        for comparison in ([test] if not isinstance(test, cst.BooleanOperation) else [test.left, test.right]):
+            if (isinstance(comparison, cst.Comparison) and len(comparison.comparisons) == 1
+                    and isinstance(comparison.comparisons[0].operator, cst.Equal)
+                    and code_of(comparison.comparisons[0].comparator) == "0"
+                    and isinstance(comparison.left, cst.BinaryOperation)
+                    and isinstance(comparison.left.operator, cst.Modulo)
+                    and (canonical(comparison.left.left), canonical(comparison.left.right)) == wanted):
+                return True
+    return False
 
 
 def _block_sizes(launch) -> set[str]:
@@ -123,6 +154,8 @@ class GridMayBeZero(Rule):
 
             for dim, scope in grid_dimensions(module, launch) or ():
                 cause = zero_cause(dim, scope, is_block)
+                if isinstance(cause, cst.BinaryOperation) and _divisible(launch, cause):
+                    continue
                 if cause is not None:
                     yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
                                              "use triton.cdiv(...) or max(1, ...)", fix=_cdiv(module, cause))
@@ -159,12 +192,19 @@ import triton.language as tl
 
 @triton.jit
 def k(x_ptr, n, BLOCK: tl.constexpr):
-    pass
+    offs = tl.arange(0, BLOCK)
 
 def launch(x, n, rows):
     def grid(meta):
         return (rows, triton.cdiv(n, meta["BLOCK"]))
     k[grid](x, n, BLOCK=128)
+    if n % 128 == 0 and rows > 0:
+        k[(n // 128,)](x, n, BLOCK=128)
+
+def launch_checked(x, block):
+    assert x.size(-1) % block == 0, "the last dimension must be a multiple of the block"
+    n = x.size(-1)
+    k[(n // block,)](x, n, BLOCK=block)
 """,
     ]
     INVALID = [

@@ -30,6 +30,7 @@ class Scope:
     node: cst.CSTNode
     parent: "Scope | None"
     assignments: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
+    asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` tests in this body
 
     def single(self, name: str) -> cst.BaseExpression | None:
         """The expression `name` is bound to here, when bound exactly once; else look outward
@@ -67,6 +68,7 @@ class Launch:
     grid: cst.BaseExpression
     scope: Scope
     kernel: Kernel | None = None
+    guards: tuple[cst.BaseExpression, ...] = ()  # tests of the `if`s whose body holds the launch
 
     def argument_for(self, kernel: Kernel, name: str) -> cst.BaseExpression | None:
         for arg in self.call.args:
@@ -151,6 +153,20 @@ class _ModuleScanner(Walker):
         self.scopes: list[Scope] = [model.scope]
         self.functions: list[Function | None] = [None]
         self.class_stack: list[cst.ClassDef | None] = [None]
+        self.guards: list[cst.BaseExpression] = []
+
+    def visit_If(self, node: cst.If) -> bool:
+        """The body runs where the test holds: keep the test while walking it."""
+        self.walk(node.test)
+        self.guards.append(node.test)
+        self.walk(node.body)
+        self.guards.pop()
+        if node.orelse is not None:
+            self.walk(node.orelse)
+        return False
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self.scopes[-1].asserts.append(node.test)
 
     def visit_Import(self, node: cst.Import) -> None:
         self.model.imports.add(node)
@@ -213,6 +229,6 @@ class _ModuleScanner(Walker):
         if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
             target = dotted(func.value)
             if target is not None:
-                self.model.launches.append(
-                    Launch(node, target.split(".")[-1], func.slice[0].slice.value, self.scopes[-1])
-                )
+                self.model.launches.append(Launch(
+                    node, target.split(".")[-1], func.slice[0].slice.value, self.scopes[-1], guards=tuple(self.guards)
+                ))
