@@ -15,12 +15,20 @@ from typing import TextIO
 from fuselint import baseline
 from fuselint.diff import DiffError, changed_lines
 from fuselint.engine import LintResult
+from fuselint.findings import Finding
 
 
-# Findings about the whole file: a syntax error hides every other finding, and Python may place
-# it on a line the change did not touch ("'(' was never closed"); a rule that crashed left the
-# file half-checked. Either is reported whenever the change touches the file at all.
+# Findings about the whole file are reported whenever the change touches the file at all: a
+# syntax error hides every other finding, and Python may place it on a line the change did not
+# touch ("'(' was never closed"); a rule that crashed left the file half-checked; a finding on
+# the module itself (the zero-width span at 1:1, as `missing import torch` is) has no line of
+# its own, and a change anywhere (deleting the import) can cause it.
 _WHOLE_FILE = {"FL998", "FL999"}
+
+
+def _about_the_whole_file(finding: Finding) -> bool:
+    span = (finding.line, finding.column, finding.end_line, finding.end_column)
+    return finding.code in _WHOLE_FILE or span == (1, 1, 1, 1)
 
 
 class GateError(Exception):
@@ -59,7 +67,7 @@ def apply(args: argparse.Namespace, result: LintResult, note: TextIO = sys.stder
             changes = changed_lines(args.diff_base)
             before = len(findings)
             findings = [f for f in findings if changes.touches(f.path, f.line, f.end_line)
-                        or (f.code in _WHOLE_FILE and changes.touches_file(f.path))]
+                        or (_about_the_whole_file(f) and changes.touches_file(f.path))]
             held.append(f"{before - len(findings)} on lines not changed since {args.diff_base}")
     except (baseline.BaselineError, DiffError) as error:
         raise GateError(str(error)) from None

@@ -584,3 +584,13 @@ def test_script_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
     assert listed.stdout.splitlines() == ["k.py", "new kernel.py"]
     done = ci_script(repo / "kernels", base="main", args="--select FL0")
     assert {a[0] for a in annotations(done.stdout)} == {"k.py", "new kernel.py"} and done.returncode == 1
+
+
+def test_diff_base_reports_a_finding_on_the_module_when_its_file_changed(tmp_path):
+    kernel_file = (ROOT / "tests" / "runtime_data" / "good" / "axpy.py").read_text()
+    assert kernel_file.startswith("import torch\nimport torch.nn as nn\n")
+    repo = make_repo(tmp_path / "repo", {"model.py": kernel_file, "other.py": kernel_file.replace("import torch\n", "", 1)})
+    edit(repo / "model.py", "import torch\n", "")  # only a deletion: no line of the new file changed
+    done = run_fuselint("check", "--select", "FL201", "--output-format", "json", "--diff-base", "main", ".", cwd=repo)
+    found = [(f["path"], f["line"], f["code"], f["message"]) for f in json.loads(done.stdout)]
+    assert found == [("model.py", 1, "FL201", "missing `import torch` (house output format)")]  # not other.py's
