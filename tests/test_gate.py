@@ -19,6 +19,8 @@ from fuselint.diff import parse_unified_diff
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
 
+# The rules KERNEL_BAD breaks on purpose; named so that a new rule elsewhere changes no count here.
+SELECT = "FL002,FL003,FL010"
 LAUNCH = "add_kernel[(n // 128,)](x, n, BLOCK=96)"  # line 14 of KERNEL_BAD: FL002 and FL003
 LOAD = "x = tl.load(x_ptr + offs, other=0.0)"  # line 8: FL010
 NEW_LOAD = "    y = tl.load(x_ptr + offs + 1, other=1.0)\n"
@@ -44,7 +46,7 @@ def make_repo(path, files: dict[str, str]):
 
 
 def check_json(repo, *args) -> tuple[list[tuple[str, int, str]], subprocess.CompletedProcess]:
-    done = run_fuselint("check", "--select", "FL0", "--output-format", "json", *args, cwd=repo)
+    done = run_fuselint("check", "--select", SELECT, "--output-format", "json", *args, cwd=repo)
     assert done.returncode in (0, 1), done.stderr
     return [(f["path"], f["line"], f["code"]) for f in json.loads(done.stdout)], done
 
@@ -149,7 +151,7 @@ def test_parse_unified_diff_new_deleted_quoted_and_pure_deletions():
 def test_baseline_round_trip(tmp_path):
     repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
     kernel, recorded = repo / "k.py", repo / ".fuselint-baseline.json"
-    done = run_fuselint("check", "--select", "FL0", "--write-baseline", str(recorded), "k.py", cwd=repo)
+    done = run_fuselint("check", "--select", SELECT, "--write-baseline", str(recorded), "k.py", cwd=repo)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "recorded 3 findings" in done.stderr
     entries = json.loads(recorded.read_text())["findings"]
@@ -174,7 +176,7 @@ def test_baseline_round_trip(tmp_path):
 def test_baseline_paths_are_relative_to_the_baseline_file(tmp_path):
     repo = make_repo(tmp_path / "repo", {"src/k.py": KERNEL_BAD})
     recorded = repo / "baseline.json"
-    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "baseline.json", "src", cwd=repo).returncode == 0
+    assert run_fuselint("check", "--select", SELECT, "--write-baseline", "baseline.json", "src", cwd=repo).returncode == 0
     assert {e["path"] for e in json.loads(recorded.read_text())["findings"]} == {"src/k.py"}
     found, _ = check_json(repo / "src", "--baseline", str(recorded), "k.py")
     assert found == []
@@ -222,15 +224,15 @@ def _reported(output_format: str, stdout: str) -> set[tuple[int, str]]:
 @pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
 def test_every_output_format_honours_diff_base_and_baseline(tmp_path, output_format):
     repo = make_repo(tmp_path / "repo", {"k.py": KERNEL_BAD})
-    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "b.json", "k.py", cwd=repo).returncode == 0
+    assert run_fuselint("check", "--select", SELECT, "--write-baseline", "b.json", "k.py", cwd=repo).returncode == 0
     edit(repo / "k.py", "    tl.store(", NEW_LOAD + "    tl.store(")  # line 9: a new FL010
-    everything = run_fuselint("check", "--select", "FL0", "--output-format", output_format, "k.py", cwd=repo)
+    everything = run_fuselint("check", "--select", SELECT, "--output-format", output_format, "k.py", cwd=repo)
     assert _reported(output_format, everything.stdout) == {(8, "FL010"), (9, "FL010"), (15, "FL002"), (15, "FL003")}
     for gate in (["--baseline", "b.json"], ["--diff-base", "main"], ["--baseline", "b.json", "--diff-base", "main"]):
-        done = run_fuselint("check", "--select", "FL0", "--output-format", output_format, *gate, "k.py", cwd=repo)
+        done = run_fuselint("check", "--select", SELECT, "--output-format", output_format, *gate, "k.py", cwd=repo)
         assert done.returncode == 1, (gate, done.stderr)
         assert _reported(output_format, done.stdout) == {(9, "FL010")}, (gate, done.stdout)
-    done = run_fuselint("check", "--select", "FL0", "--output-format", output_format, "--diff-base", "main",
+    done = run_fuselint("check", "--select", SELECT, "--output-format", output_format, "--diff-base", "main",
                         "--quiet", "k.py", cwd=repo)
     assert done.stderr == ""
 
@@ -300,26 +302,26 @@ def test_script_checks_the_changed_python_files_only(tmp_path):
     repo = _pr_repo(tmp_path)
     listed = ci_script(repo, "changed", base="main")
     assert listed.returncode == 0 and listed.stdout.splitlines() == ["kernels/k.py", "kernels/new kernel.py"]
-    done = ci_script(repo, base="main", args="--select FL0")
+    done = ci_script(repo, base="main", args=f"--select {SELECT}")
     assert done.returncode == 1, done.stdout + done.stderr
     assert annotations(done.stdout) == [("kernels/k.py", 14, "FL003"), ("kernels/new kernel.py", 8, "FL010"),
                                         ("kernels/new kernel.py", 14, "FL002"), ("kernels/new kernel.py", 14, "FL003")]
     # only the changed lines: the same, since k.py's finding is on its changed line
-    only = ci_script(repo, base="main", args="--select FL0", changed_lines_only="true")
+    only = ci_script(repo, base="main", args=f"--select {SELECT}", changed_lines_only="true")
     assert annotations(only.stdout) == annotations(done.stdout)
     # a baseline recording the new file's findings leaves k.py's
-    assert run_fuselint("check", "--select", "FL0", "--write-baseline", "b.json", "kernels/new kernel.py",
+    assert run_fuselint("check", "--select", SELECT, "--write-baseline", "b.json", "kernels/new kernel.py",
                         cwd=repo).returncode == 0
-    based = ci_script(repo, base="main", args="--select FL0", baseline="b.json")
+    based = ci_script(repo, base="main", args=f"--select {SELECT}", baseline="b.json")
     assert based.returncode == 1 and annotations(based.stdout) == [("kernels/k.py", 14, "FL003")]
     # no base (a push): every Python file under paths, the legacy one included
-    everything = ci_script(repo, args="--select FL0", paths="legacy.py kernels/k.py")
+    everything = ci_script(repo, args=f"--select {SELECT}", paths="legacy.py kernels/k.py")
     assert {a[0] for a in annotations(everything.stdout)} == {"legacy.py", "kernels/k.py"}
 
 
 def test_script_writes_sarif_with_the_same_findings_and_an_empty_one_when_nothing_changed(tmp_path):
     repo = _pr_repo(tmp_path)
-    done = ci_script(repo, base="main", args="--select FL0", sarif="out.sarif")
+    done = ci_script(repo, base="main", args=f"--select {SELECT}", sarif="out.sarif")
     assert done.returncode == 1
     results = json.loads((repo / "out.sarif").read_text())["runs"][0]["results"]
     located = sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
@@ -467,7 +469,7 @@ def test_script_installs_fuselint_from_its_own_checkout(tmp_path):
 def test_review_formats_say_what_where_and_the_house_rule_in_one_line(tmp_path):
     (tmp_path / "k.py").write_text(KERNEL_BAD.replace("x = tl.load(x_ptr + offs, other=0.0)",
                                                       "x = tl.load(x_ptr\n                + offs, other=0.0)"))
-    github = run_fuselint("check", "--select", "FL0", "--output-format", "github", "k.py", cwd=tmp_path).stdout
+    github = run_fuselint("check", "--select", SELECT, "--output-format", "github", "k.py", cwd=tmp_path).stdout
     lines = github.splitlines()
     assert len(lines) == 3 and all(line.startswith("::error file=k.py,line=") for line in lines)
     by_code = {line.split(",title=")[1].split("::")[0]: line.split("::", 2)[2] for line in lines}
@@ -475,7 +477,7 @@ def test_review_formats_say_what_where_and_the_house_rule_in_one_line(tmp_path):
                                 "it; add the mask (will not compile)")
     assert by_code["FL002"].endswith('use triton.cdiv(...) or max(1, ...); house rule: "Grid size MUST be > 0"')
     assert by_code["FL003"].endswith('(will not compile); house rule: "BLOCK sizes MUST be power-of-2"')
-    sarif = json.loads(run_fuselint("check", "--select", "FL0", "--output-format", "sarif", "k.py", cwd=tmp_path).stdout)
+    sarif = json.loads(run_fuselint("check", "--select", SELECT, "--output-format", "sarif", "k.py", cwd=tmp_path).stdout)
     messages = {r["ruleId"]: r["message"]["text"] for r in sarif["runs"][0]["results"]}
     assert messages == {code: text.split(": ", 1)[1] for code, text in by_code.items()}  # "CODE name: " less
     rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
@@ -553,7 +555,7 @@ def test_action_check_step_runs_as_github_would_run_it(tmp_path):
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     github = {"event.pull_request.base.sha": git(repo, "rev-parse", "main").strip()}
     inputs = {name: _expression(str(spec["default"]), {}, github) for name, spec in action["inputs"].items()}
-    inputs.update({"upload-sarif": "true", "args": "--select FL0"})
+    inputs.update({"upload-sarif": "true", "args": f"--select {SELECT}"})
     step = next(s for s in action["runs"]["steps"] if s.get("env", {}).get("FUSELINT_COMMAND"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUSELINT")}
     env.update({name: _expression(value, inputs, github) for name, value in step["env"].items()},
@@ -582,7 +584,7 @@ def test_script_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
     repo = _pr_repo(tmp_path)
     listed = ci_script(repo / "kernels", "changed", base="main")
     assert listed.stdout.splitlines() == ["k.py", "new kernel.py"]
-    done = ci_script(repo / "kernels", base="main", args="--select FL0")
+    done = ci_script(repo / "kernels", base="main", args=f"--select {SELECT}")
     assert {a[0] for a in annotations(done.stdout)} == {"k.py", "new kernel.py"} and done.returncode == 1
 
 
