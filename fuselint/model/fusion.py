@@ -65,11 +65,15 @@ class Difference:
     def text(self) -> str:
         from fuselint.model.offsets import render
 
+        def terms(counter: Counter) -> str:
+            shown = sorted((render(t) if n == 1 else f"{n} * {render(t)}") for t, n in counter.items())
+            return ", ".join(f"`{text}`" for text in shown)
+
         parts = []
         if self.extra:
-            parts.append("adds " + ", ".join(f"`{render(t)}`" for t in sorted(self.extra.elements(), key=render)))
+            parts.append("adds " + terms(self.extra))
         if self.missing:
-            parts.append("lacks " + ", ".join(f"`{render(t)}`" for t in sorted(self.missing.elements(), key=render)))
+            parts.append("lacks " + terms(self.missing))
         return " and ".join(parts)
 
 
