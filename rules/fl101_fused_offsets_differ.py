@@ -77,7 +77,7 @@ class FusedOffsetsDiffer(Rule):
                 same = [m for m, _ in differing if m.offsets.key == key and m is not member]
                 for m in same:
                     reported.add(id(m.access.call))
-                more = f" (as do {len(same)} more accesses)" if same else ""
+                more = f" (as {'does 1 more access' if len(same) == 1 else f'do {len(same)} more accesses'})" if same else ""
                 yield self.report(
                     member.access.call,
                     f"{access_text(kernel, member.access)} indexes the tile at other offsets than the output "
