@@ -53,6 +53,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-compile", action="store_true", help="skip stage 1 (one child process less per candidate)")
     parser.add_argument("--compile-only", action="store_true", help="stage 1 alone")
     parser.add_argument("--min-speedup", type=float, metavar="X", help="fail stage 3 below this speedup over eager")
+    parser.add_argument("--sanitize", action=argparse.BooleanOptionalAction, default=None,
+                        help="guard every tensor a launch gets (out-of-bounds writes) and, under the interpreter, "
+                             "check every load/store address (on by default in confirm)")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON (schema: docs/runtime.md)")
     parser.add_argument("--json-out", metavar="FILE", help="also write the full JSON report to FILE")
 
@@ -69,7 +72,8 @@ def _options(args):
         raise ValueError(f"--target {args.target!r} is not of the form sm_89")
     return Options(target=args.target, trials=args.trials, seed=args.seed, timeout=args.timeout, device=args.device,
                    dims=dims, max_elements=args.max_elements, speed=not args.no_speed, min_speedup=args.min_speedup,
-                   children=_children(args))
+                   children=_children(args),
+                   sanitize=args.sanitize if args.sanitize is not None else getattr(args, "func", None) is confirm_command)
 
 
 def _children(args) -> tuple:

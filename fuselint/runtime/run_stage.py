@@ -64,7 +64,10 @@ def stage_run(spec: dict, progress: Progress) -> None:
         sync()
         return out
 
-    with count_launches(interpreted) as counter, \
+    from .sanitize import sanitizing
+
+    with (sanitizing(interpreted) if spec.get("sanitize") else contextlib.nullcontext(None)) as sanitizer, \
+            count_launches(interpreted) as counter, \
             (bool_masks() if interpreted else contextlib.nullcontext({})) as fixes, \
             (rotate_autotune_configs() if interpreted else contextlib.nullcontext(None)) as rotation:
         try:
@@ -93,6 +96,8 @@ def stage_run(spec: dict, progress: Progress) -> None:
                 correctness["problems"] += problems
                 progress.put("correctness", correctness)
         except Exception as error:
+            if sanitizer is not None:
+                progress.put("sanitize", sanitizer.summary())
             where = where_in_candidate(error, kernel_paths)
             correctness.update(status="fail", reason=short_error(error) + (f" at {where}" if where else ""))
             if interpreted and _interpreter_gap(error):
@@ -102,6 +107,8 @@ def stage_run(spec: dict, progress: Progress) -> None:
             progress.put("launches", launches)
             progress.phase("done")
             return
+    if sanitizer is not None:
+        progress.put("sanitize", sanitizer.summary())
     if correctness["problems"]:
         first = min(correctness["problems"], key=lambda p: CHECK_PRIORITY.index(p["check"]))
         failed_trials = sorted({p["trial"] for p in correctness["problems"]})

@@ -43,6 +43,7 @@ class Options:
     rep_ms: int = 100
     min_speedup: float | None = None
     children: tuple = ("compile", "run")  # which of the two child processes to start
+    sanitize: bool = False  # guarded launches (fuselint/runtime/sanitize.py)
 
 
 def kill_all_children() -> None:
@@ -185,6 +186,9 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
     _absorb(stages, out, death, RUN_CHILD_STAGES)
     report["environment"] = {**report["environment"], **out.get("environment", {})}
     report["children"]["run"] = _child_summary(out, death)
+    if options.sanitize:
+        report["sanitize"] = out.get("sanitize") or {"status": "skip", "violations": [], "launches": 0,
+                                                     "reason": "the run child did not get to a guarded launch"}
     return _finish(report)
 
 
@@ -192,6 +196,8 @@ def _finish(report: dict) -> dict:
     stages = report["stages"]
     report["stages"] = {name: stages[name] for name in STAGES}
     report["verdict"] = "fail" if any(s["status"] == "fail" for s in stages.values()) else "pass"
+    if report.get("sanitize", {}).get("violations"):
+        report["verdict"] = "fail"
     return report
 
 

@@ -47,6 +47,8 @@ def render(report: dict) -> str:
     counts = ", ".join(f"{k} x{v}" for k, v in launches.get("kernels", {}).items())
     n = launches.get("count", 0)
     lines.append(_heading("launches", launches, f"({n} launch{'es' if n != 1 else ''}{': ' + counts if counts else ''})"))
+    if "sanitize" in report:
+        lines += _sanitize(report["sanitize"])
     skipped = [n for n, s in stages.items() if s["status"] == "skip"]
     lines += ["", f"verdict: {report['verdict'].upper()}" + (f" (skipped: {', '.join(skipped)})" if skipped else "")]
     return "\n".join(lines)
@@ -109,3 +111,10 @@ def _speed(stage: dict) -> list[str]:
                      f"{stage.get('timing', '')}; timed outputs: {stage.get('timed_outputs', '?')}")
     lines += [f"  note: {n}" for n in stage.get("notes", [])]
     return lines + [""]
+
+
+def _sanitize(section: dict) -> list[str]:
+    violations = section.get("violations", [])
+    status = section.get("status", "fail" if violations else "pass")
+    head = f"sanitize: {status.upper()} ({section.get('launches', 0)} guarded launch(es), {section.get('lanes_checked', 0)} lanes checked)"
+    return [head] + [f"  {v['detail']}" for v in violations]

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from fuselint.model.ranges import overrun_text, overruns
+from fuselint.rule import Rule
+
+
+class UnmaskedTailAccess(Rule):
+    """## What it does
+    Flags a `tl.load`, `tl.store` or `tl.atomic_*` whose index vector can pass the extent that
+    bounds it — a mask such as `offs < n` elsewhere in the kernel, or the launch grid's
+    `triton.cdiv(n, BLOCK)` tiling — and that has no mask covering it. The EVEN pattern (an
+    unmasked access under a flag that says the sizes divide the blocks), offsets wrapped by
+    `% n` and blocks that provably equal the extent are not flagged.
+
+    ## Why is this bad?
+    The grid rounds up: the last program's tile reaches `cdiv(n, BLOCK) * BLOCK - 1`, up to
+    `BLOCK - 1` elements past the end whenever `n % BLOCK != 0`. An unmasked load there reads
+    another tensor's memory (or faults); an unmasked store corrupts it. Tests whose sizes are
+    multiples of the block never see it (FlagGems PR #5231: the store was masked, the input
+    load was not).
+
+    ## Example
+    ```python
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs)
+    tl.store(y_ptr + offs, x, mask=offs < n)
+    ```
+
+    ## Use instead
+    ```python
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(y_ptr + offs, x, mask=mask)
+    ```
+    """
+
+    code, name = "FL401", "unmasked-tail-access"
+
+    def check_kernel(self, kernel):
+        for overrun in overruns(kernel):
+            if overrun.kind == "unmasked":
+                yield self.report(overrun.access.call, f"tail access: {overrun_text(kernel, overrun)}")
+
+    VALID = [
+        # one mask on every access
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(y_ptr + offs, x, mask=mask)
+
+def launch(x, y, n):
+    copy[(triton.cdiv(n, 1024),)](x, y, n, BLOCK=1024)
+""",
+        # the EVEN pattern: unmasked only when a heuristic says n divides the block
+        """
+import triton
+import triton.language as tl
+
+@triton.heuristics({"EVEN_N": lambda args: args["n"] % args["BLOCK"] == 0})
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr, EVEN_N: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    if EVEN_N:
+        x = tl.load(x_ptr + offs)
+        tl.store(y_ptr + offs, x)
+    else:
+        x = tl.load(x_ptr + offs, mask=offs < n)
+        tl.store(y_ptr + offs, x, mask=offs < n)
+""",
+        # modulo-wrapped offsets stay below n
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def gather_wrap(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs % n)
+    tl.store(y_ptr + offs, x, mask=offs < n)
+""",
+        # a block that equals the extent: the mask is there, but the load provably needs none
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_sum(x_ptr, y_ptr, N: tl.constexpr):
+    cols = tl.arange(0, N)
+    x = tl.load(x_ptr + tl.program_id(0) * N + cols)
+    tl.store(y_ptr + tl.program_id(0) * N + cols, x, mask=cols < N)
+""",
+        # next_power_of_2 block with the mask on every access
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale_rows(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_N)
+    x = tl.load(x_ptr + row * stride + cols, mask=cols < N, other=0.0)
+    tl.store(y_ptr + row * stride + cols, x * 2, mask=cols < N)
+
+def launch(x, y, n_rows, N):
+    scale_rows[(n_rows,)](x, y, N, x.stride(0), BLOCK_N=triton.next_power_of_2(N))
+""",
+    ]
+    INVALID = [
+        # FlagGems #5231's shape: the store masked, the input load not
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def bucketize(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs)  # error
+    tl.store(out_ptr + offs, x, mask=offs < n)
+""",
+        # no mask anywhere: the grid rounds n up to a multiple of 1024
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs)  # error
+    tl.store(y_ptr + offs, x)  # error
+
+def launch(x, y):
+    n = x.numel()
+    copy[(triton.cdiv(n, 1024),)](x, y, n, BLOCK=1024)
+""",
+        # next_power_of_2 block: cols < N on the store only
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale_rows(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_N)
+    x = tl.load(x_ptr + row * stride + cols)  # error
+    tl.store(y_ptr + row * stride + cols, x * 2, mask=cols < N)
+
+def launch(x, y, n_rows, N):
+    scale_rows[(n_rows,)](x, y, N, x.stride(0), BLOCK_N=triton.next_power_of_2(N))
+""",
+        # a K loop stepping by BLOCK_K: the last step passes K when K % BLOCK_K != 0
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_dot(a_ptr, b_ptr, out_ptr, K, BLOCK_K: tl.constexpr):
+    acc = tl.zeros((BLOCK_K,), dtype=tl.float32)
+    for k in range(0, K, BLOCK_K):
+        offs = k + tl.arange(0, BLOCK_K)
+        acc += tl.load(a_ptr + offs) * tl.load(b_ptr + offs, mask=offs < K, other=0.0)  # error
+    tl.store(out_ptr + tl.arange(0, BLOCK_K), acc)
+""",
+    ]

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from fuselint.model.ranges import overrun_text, overruns
+from fuselint.rule import Rule
+
+
+class MaskMissesAxis(Rule):
+    """## What it does
+    Flags a 2-D (or higher) access whose mask bounds some of the index vectors it varies along
+    but not another one that can pass its extent: rows never bounded when the grid rounds `M`
+    up, or `cols < N` never applied where `BLOCK_N = triton.next_power_of_2(N)`.
+
+    ## Why is this bad?
+    A mask on one axis looks like a masked access, so the missing axis goes unnoticed: the
+    last row tile reads or writes up to `BLOCK_M - 1` rows past the end whenever
+    `M % BLOCK_M != 0`, and a power-of-two column block reads past every row's end.
+
+    ## Example
+    ```python
+    tl.store(c_ptrs, acc, mask=rn[None, :] < N)
+    ```
+
+    ## Use instead
+    ```python
+    tl.store(c_ptrs, acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
+    ```
+    """
+
+    code, name = "FL402", "mask-misses-axis"
+
+    def check_kernel(self, kernel):
+        for overrun in overruns(kernel):
+            if overrun.kind == "axis":
+                yield self.report(overrun.access.call, f"the mask misses an axis: {overrun_text(kernel, overrun)}")
+
+    VALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def store_tile(C, M, N, stride_cm, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    tl.store(C + rm[:, None] * stride_cm + rn[None, :], acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
+""",
+        # next_power_of_2 columns with both axes bounded
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rows(x_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    c = tl.arange(0, BLOCK_N)
+    x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=(r[:, None] < M) & (c[None, :] < N), other=0.0)
+    tl.store(x_ptr + r[:, None] * stride + c[None, :], x * 2, mask=(r[:, None] < M) & (c[None, :] < N))
+
+def launch(x, M, N):
+    rows[(triton.cdiv(M, 16),)](x, M, N, x.stride(0), BLOCK_M=16, BLOCK_N=triton.next_power_of_2(N))
+""",
+        # the rows are exact: the grid has one program per BLOCK_M rows and M divides it (EVEN_M)
+        """
+import triton
+import triton.language as tl
+
+@triton.heuristics({"EVEN_M": lambda args: args["M"] % args["BLOCK_M"] == 0})
+@triton.jit
+def rows(x_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, EVEN_M: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    c = tl.arange(0, BLOCK_N)
+    if EVEN_M:
+        x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=c[None, :] < N, other=0.0)
+        tl.store(x_ptr + r[:, None] * stride + c[None, :], x * 2, mask=c[None, :] < N)
+    else:
+        x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=(r[:, None] < M) & (c[None, :] < N), other=0.0)
+        tl.store(x_ptr + r[:, None] * stride + c[None, :], x * 2, mask=(r[:, None] < M) & (c[None, :] < N))
+""",
+    ]
+    INVALID = [
+        # rows never bounded although the grid rounds M up
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rows(x_ptr, y_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    c = tl.arange(0, BLOCK_N)
+    x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=c[None, :] < N, other=0.0)  # error
+    tl.store(y_ptr + r[:, None] * stride + c[None, :], x * 2, mask=(r[:, None] < M) & (c[None, :] < N))
+""",
+        # cols < N never applied with BLOCK_N = next_power_of_2(N)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rows(x_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    c = tl.arange(0, BLOCK_N)
+    x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=(r[:, None] < M) & (c[None, :] < N), other=0.0)
+    tl.store(x_ptr + r[:, None] * stride + c[None, :], x * 2, mask=r[:, None] < M)  # error
+
+def launch(x, M, N):
+    rows[(triton.cdiv(M, 16),)](x, M, N, x.stride(0), BLOCK_M=16, BLOCK_N=triton.next_power_of_2(N))
+""",
+        # the grid alone states the row extent
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def fill(y_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    c = tl.arange(0, BLOCK_N)
+    zero = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    tl.store(y_ptr + r[:, None] * stride + c[None, :], zero, mask=c[None, :] < N)  # error
+
+def launch(y, M, N):
+    fill[(triton.cdiv(M, 32),)](y, M, N, y.stride(0), BLOCK_M=32, BLOCK_N=64)
+""",
+    ]

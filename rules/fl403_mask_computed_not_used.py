@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from fuselint.model.ranges import overrun_text, overruns
+from fuselint.rule import Rule
+
+
+class MaskComputedNotUsed(Rule):
+    """## What it does
+    Flags an access that passes no mask, or another one, where the kernel computed a mask that
+    bounds exactly this access's index vectors (`mask = (rm < M)[:, None] & (rn < N)[None, :]`
+    on the line above `tl.store(C, acc)`), and those vectors can pass the bound.
+
+    ## Why is this bad?
+    The mask was written for this access and then forgotten: the access reads or writes the
+    tail the mask was meant to cut (flash-attention PR #2822). Nothing fails until a size that
+    is not a multiple of the block comes along.
+
+    ## Example
+    ```python
+    mask = (rm < M)[:, None] & (rn < N)[None, :]
+    tl.store(C, acc)
+    ```
+
+    ## Use instead
+    ```python
+    mask = (rm < M)[:, None] & (rn < N)[None, :]
+    tl.store(C, acc, mask=mask)
+    ```
+    """
+
+    code, name = "FL403", "mask-computed-not-used"
+
+    def check_kernel(self, kernel):
+        for overrun in overruns(kernel):
+            if overrun.kind == "unused":
+                yield self.report(
+                    overrun.access.call,
+                    f"mask `{overrun.unused_mask}` is computed for this access and not passed: {overrun_text(kernel, overrun)}",
+                )
+
+    VALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def store_tile(C, M, N, stride_cm, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    mask = (rm < M)[:, None] & (rn < N)[None, :]
+    tl.store(C + rm[:, None] * stride_cm + rn[None, :], acc, mask=mask)
+""",
+        # the EVEN pattern: the mask is used only where the sizes may not divide the blocks
+        """
+import triton
+import triton.language as tl
+
+@triton.heuristics({"EVEN": lambda args: args["n"] % args["BLOCK"] == 0})
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr, EVEN: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    if EVEN:
+        tl.store(y_ptr + offs, tl.load(x_ptr + offs))
+    else:
+        tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask), mask=mask)
+""",
+        # a mask for another vector: this load indexes a wrapped offset
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def tile_bias(x_ptr, b_ptr, y_ptr, n, C, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    b = tl.load(b_ptr + offs % C)
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(y_ptr + offs, x + b, mask=mask)
+""",
+    ]
+    INVALID = [
+        # flash-attention PR #2822
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def store_tile(C, M, N, stride_cm, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    C = C + rm[:, None] * stride_cm + rn[None, :]
+    mask = (rm < M)[:, None] & (rn < N)[None, :]
+    tl.store(C, acc)  # error
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs)  # error
+    tl.store(y_ptr + offs, x, mask=mask)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def norm_row(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
+    cols = tl.arange(0, BLOCK_N)
+    col_mask = cols < N
+    x = tl.load(x_ptr + tl.program_id(0) * stride + cols, mask=col_mask, other=0.0)
+    y = x / tl.sum(x, axis=0)
+    tl.store(y_ptr + tl.program_id(0) * stride + cols, y)  # error
+
+def launch(x, y, n_rows, N):
+    norm_row[(n_rows,)](x, y, N, x.stride(0), BLOCK_N=triton.next_power_of_2(N))
+""",
+    ]

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from fuselint.model.offsets import access_text, render
+from fuselint.model.ranges import below_zero, offset_key, where_arm_loads
+from fuselint.rule import Rule
+
+
+class NegativeOffset(Rule):
+    """## What it does
+    Flags a load or store whose offset can be negative on a lane its mask keeps: `offs - 1`
+    with `offs` from 0, `row - 1` on the first row, unless the mask keeps only `offs >= 1` or
+    the offset is clamped (`tl.maximum(offs - 1, 0)`).
+
+    ## Why is this bad?
+    The address lands before the tensor's first element: another allocation's memory, or a
+    fault. Masks that bound only the top (`offs < n`) do not help.
+
+    ## Example
+    ```python
+    left = tl.load(x_ptr + offs - 1, mask=offs < n)
+    ```
+
+    ## Use instead
+    ```python
+    left = tl.load(x_ptr + offs - 1, mask=(offs >= 1) & (offs < n), other=0.0)
+    ```
+    """
+
+    code, name = "FL405", "negative-offset"
+
+    def check_kernel(self, kernel):
+        in_arms = {id(w.access.call) for w in where_arm_loads(kernel)}
+        for access in kernel.accesses:
+            if id(access.call) in in_arms:
+                continue
+            verdict = below_zero(kernel, access)
+            if verdict is None or verdict.kind != "passes":
+                continue
+            offset = render(offset_key(kernel, access))
+            yield self.report(
+                access.call,
+                f"{access_text(kernel, access)}: its offset `{offset}` reaches `{verdict.reach.text()}` on a lane the "
+                f"{'mask keeps' if access.mask is not None else 'access runs (no mask)'}; "
+                "mask it (`offs >= 1`) or clamp it (`tl.maximum(..., 0)`)",
+            )
+
+    VALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def left_neighbour(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    left = tl.load(x_ptr + offs - 1, mask=(offs >= 1) & (offs < n), other=0.0)
+    tl.store(y_ptr + offs, left, mask=offs < n)
+""",
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def left_neighbour(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    left = tl.load(x_ptr + tl.maximum(offs - 1, 0), mask=offs < n, other=0.0)
+    tl.store(y_ptr + offs, left, mask=offs < n)
+""",
+        # reversed rows: n - 1 - offs stays at or above zero where offs < n
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def flip(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + (n - 1 - offs), mask=offs < n)
+    tl.store(y_ptr + offs, x, mask=offs < n)
+""",
+        # modulo-wrapped offsets of a non-negative index
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def roll(x_ptr, y_ptr, n, shift, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + (offs + n - shift) % n, mask=offs < n)
+    tl.store(y_ptr + offs, x, mask=offs < n)
+""",
+    ]
+    INVALID = [
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def left_neighbour(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    left = tl.load(x_ptr + offs - 1, mask=offs < n, other=0.0)  # error
+    tl.store(y_ptr + offs, left, mask=offs < n)
+""",
+        # the row above, on the first row
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_diff(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_N)
+    up = tl.load(x_ptr + (row - 1) * stride + cols, mask=cols < N)  # error
+    tl.store(y_ptr + row * stride + cols, up, mask=cols < N)
+""",
+        # a window that starts before the tensor
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def conv1d(x_ptr, w_ptr, y_ptr, n, PAD: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    for k in range(K):
+        x = tl.load(x_ptr + offs + k - PAD, mask=offs + k - PAD < n, other=0.0)  # error
+        acc += x * tl.load(w_ptr + k)
+    tl.store(y_ptr + offs, acc, mask=offs < n)
+
+def launch(x, w, y, n):
+    conv1d[(triton.cdiv(n, 128),)](x, w, y, n, PAD=1, BLOCK=128, K=3)
+""",
+    ]

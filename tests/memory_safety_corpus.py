@@ -1,0 +1,24 @@
+"""Every memory-safety finding (FL4xx) on the liger-kernel and flag-gems wheels, checked by
+hand, with a one-line reason. A change here is a change in the analysis: look at the source."""
+
+REVIEWED = {
+    # Cambricon fork: the rows of the last `n_start` tile pass N (new_n_offset < N masks dY and X
+    # on the lines above); Mean/Rstd are read unmasked there: an out-of-bounds read when
+    # N % BLOCK_N != 0 (a true bug, read only; the values are dropped by the masked sums).
+    ("flag_gems/runtime/backend/_cambricon/ops/groupnorm.py", 535, "FL401"): "true: Mean read past N rows in the last tile",
+    ("flag_gems/runtime/backend/_cambricon/ops/groupnorm.py", 536, "FL401"): "true: Rstd read past N rows in the last tile",
+    # Iluvatar sparse attention: heads padded to H = next_power_of_2(h); q is read for every padded
+    # head ("will load OOB for h >= H_ACTUAL but we mask later", says the source): a true bug.
+    ("flag_gems/runtime/backend/_iluvatar/fused/sparse_attention.py", 52, "FL403"): "true: q read for padded heads (the source says OOB)",
+    # attn_sink is padded on the host to H elements (sparse_attention.py:139-146) before the
+    # launch: a false alarm that only a host-side model of allocation sizes could remove.
+    ("flag_gems/runtime/backend/_iluvatar/fused/sparse_attention.py", 108, "FL403"): "false alarm: the host pads attn_sink to H",
+    # Kunlunxin unique: cumsum_in is read with the tile's i0 unmasked while every other read of
+    # i0 masks `i0 < num_tasks`; the last tile reads past num_tasks (true bug, read only).
+    ("flag_gems/runtime/backend/_kunlunxin/ops/unique.py", 1016, "FL403"): "true: cumsum_in read past num_tasks in the last tile",
+    ("flag_gems/runtime/backend/_kunlunxin/ops/unique.py", 1148, "FL403"): "true: cumsum_in read past num_tasks in the last tile",
+}
+
+COUNTS = {}
+for (_, _, _code) in REVIEWED:
+    COUNTS[_code] = COUNTS.get(_code, 0) + 1
