@@ -48,7 +48,10 @@ class _Lines:
                 raw = Path(path).read_bytes()
             except OSError:
                 raw = b""
-            self._files[path] = raw.decode("utf-8", errors="replace").splitlines()
+            # Python's line ends only: str.splitlines also breaks at form feeds and other
+            # separators, which would shift every later line against the finding's number.
+            text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+            self._files[path] = text.split("\n")
         lines = self._files[path]
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 

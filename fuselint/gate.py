@@ -47,9 +47,10 @@ def add_arguments(check: argparse.ArgumentParser) -> None:
                        help="record every current finding in FILE, then report as --baseline FILE would (nothing)")
 
 
-def apply(args: argparse.Namespace, result: LintResult, note: TextIO = sys.stderr) -> LintResult:
-    """The result with only the findings the gate options let through; a line on `note` says
-    what was held back (unless --quiet)."""
+def apply(args: argparse.Namespace, result: LintResult, note: TextIO | None = None) -> LintResult:
+    """The result with only the findings the gate options let through; a line on `note`
+    (standard error) says what was held back (unless --quiet)."""
+    note = note or sys.stderr
     findings = list(result.findings)
     held: list[str] = []
     try:

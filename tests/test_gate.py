@@ -596,3 +596,12 @@ def test_diff_base_reports_a_finding_on_the_module_when_its_file_changed(tmp_pat
     done = run_fuselint("check", "--select", "FL201", "--output-format", "json", "--diff-base", "main", ".", cwd=repo)
     found = [(f["path"], f["line"], f["code"], f["message"]) for f in json.loads(done.stdout)]
     assert found == [("model.py", 1, "FL201", "missing `import torch` (house output format)")]  # not other.py's
+
+
+def test_baseline_counts_lines_as_python_does(tmp_path):
+    """A form feed (an old page break) is no line end for Python, nor for the baseline."""
+    text = KERNEL_BAD.replace("def add_one(x):", "\x0c\ndef add_one(x):  # page \x0c break").replace("\n", "\r\n")
+    (tmp_path / "k.py").write_text(text, newline="")
+    run_fuselint("check", "--select", SELECT, "--write-baseline", "b.json", "k.py", cwd=tmp_path)
+    sources = {e["code"]: e["source"] for e in json.loads((tmp_path / "b.json").read_text())["findings"]}
+    assert sources == {"FL010": LOAD, "FL002": LAUNCH, "FL003": LAUNCH}
