@@ -2,38 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from fuselint.model.aliases import caller_tensor
 from fuselint.model.offsets import offsets_of
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
-
-# Tensor methods that may return the tensor itself or a view of its memory: `.contiguous()` of
-# a contiguous tensor, `.to()` to its own device and dtype, `.view()`, slices.
-_ALIASING = {"contiguous", "view", "view_as", "reshape", "reshape_as", "to", "flatten", "unflatten", "squeeze",
-             "unsqueeze", "transpose", "permute", "t", "expand", "expand_as", "as_strided", "detach", "narrow",
-             "select", "float", "half", "bfloat16", "type_as", "cuda", "movedim", "swapaxes", "unfold"}
-
-
-def _caller_tensor(node: cst.BaseExpression, scope, seen: frozenset = frozenset(), depth: int = 0):
-    """(parameter, how) when `node` may be the caller's own tensor `parameter` or a view of it."""
-    if depth > 12:
-        return None
-    if isinstance(node, cst.Name):
-        name = node.value
-        if name in seen or name not in scope.assignments:
-            params = scope.params()
-            return (name, name) if name in params and name != "self" else None
-        value = scope.single(name)
-        if value is None:
-            return None
-        found = _caller_tensor(value, scope, seen | {name}, depth + 1)
-        return None if found is None else (found[0], code_of(value))
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _ALIASING:
-        found = _caller_tensor(node.func.value, scope, seen, depth + 1)
-        return None if found is None else (found[0], code_of(node))
-    if isinstance(node, cst.Subscript):
-        found = _caller_tensor(node.value, scope, seen, depth + 1)
-        return None if found is None else (found[0], code_of(node))
-    return None
 
 
 class StoresIntoInput(Rule):
@@ -89,7 +61,7 @@ class StoresIntoInput(Rule):
                 argument = launch.argument_for(kernel, param)
                 if argument is None:
                     continue
-                found = _caller_tensor(argument, launch.scope)
+                found = caller_tensor(argument, launch.scope)
                 if found is None or found[0].lower().startswith(("out", "result", "dst")):
                     continue
                 source, how = found

@@ -1,36 +1,9 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from fuselint.model.grid import grid_dimensions
+from fuselint.model.fusion import grid_dimension_is_argument
 from fuselint.model.offsets import conjuncts
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    if isinstance(node, cst.Name):
-        return {node.value}
-    found: set[str] = set()
-    for child in node.children:
-        found |= _names(child)
-    return found
-
-
-def _launched_as(module, launch, kernel, axis: int, param: str) -> bool:
-    """Is grid dimension `axis` of this launch exactly the argument it passes for `param`?"""
-    dims = grid_dimensions(module, launch)
-    argument = launch.argument_for(kernel, param)
-    if dims is None or argument is None or axis >= len(dims):
-        return False
-    dim, scope = dims[axis]
-    if code_of(dim) != code_of(argument):
-        return False
-    if scope is not launch.scope:  # a grid function: its names must be the launcher's
-        own = set(scope.assignments) | scope.params()
-        if _names(dim) & own:
-            return False
-    return True
 
 
 class RedundantMaskTerm(Rule):
@@ -79,7 +52,7 @@ class RedundantMaskTerm(Rule):
                     if pid[0] != "pid" or pid[1][0] != "const" or bound[0] != "param":
                         continue
                     axis, param = pid[1][1], bound[1]
-                    if all(_launched_as(module, launch, kernel, axis, param) for launch in launches):
+                    if all(grid_dimension_is_argument(module, launch, kernel, axis, param) for launch in launches):
                         seen.add(id(term.node))
                         text = code_of(term.node.with_changes(lpar=[], rpar=[])) if hasattr(term.node, "lpar") else code_of(term.node)
                         yield self.report(term.node, f"`{text}` is always true: every launch of "

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from fuselint.model.grid import grid_dimensions
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
-from fuselint.model.shapes import Shape, broadcast, Incompatible
+from fuselint.model.shapes import Incompatible, Shape, broadcast
+from fuselint.model.source import code_of
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
@@ -377,3 +379,30 @@ def program_axes(kernel: "Kernel") -> list[tuple[int | None, cst.Call]]:
             values = {v.value for v in kernel.values_of(axis)}
             axes.append((values.pop() if len(values) == 1 else None, tl_call.call))
     return axes
+
+
+# --- launches ----------------------------------------------------------------------------------
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.Name):
+        return {node.value}
+    found: set[str] = set()
+    for child in node.children:
+        found |= _names_in(child)
+    return found
+
+
+def grid_dimension_is_argument(module, launch, kernel, axis: int, param: str) -> bool:
+    """Is grid dimension `axis` of this launch exactly the argument it passes for `param`?"""
+    dims = grid_dimensions(module, launch)
+    argument = launch.argument_for(kernel, param)
+    if dims is None or argument is None or axis >= len(dims):
+        return False
+    dim, scope = dims[axis]
+    if code_of(dim) != code_of(argument):
+        return False
+    if scope is not launch.scope:  # a grid function: its names must be the launcher's
+        own = set(scope.assignments) | scope.params()
+        if _names_in(dim) & own:
+            return False
+    return True
