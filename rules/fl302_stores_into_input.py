@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fuselint.model.aliases import caller_tensor
+from fuselint.model.aliases import caller_tensor, receives_caller_input
 from fuselint.model.offsets import offsets_of
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
@@ -14,8 +14,11 @@ class StoresIntoInput(Rule):
     that launches), or a `.contiguous()` / `.view()` / `.to()` / slice of it, to a kernel
     parameter that the kernel stores into. Such methods return the tensor itself or a view of
     its memory when nothing needs to change (a contiguous tensor, the same device and dtype).
-    On by default only for KernelBench files (defining `ModelNew`), whose `forward` must not
-    change its inputs; wrappers named like in-place ops (`add_`) are left alone.
+    The tensor must reach the wrapper from outside the module: the wrapper is `forward`, is
+    called by no code of the module (an entry point), or is called with an input of its own
+    caller; a helper every caller hands a fresh `torch.empty_like(...)` is fine. On by default
+    only for KernelBench files (defining `ModelNew`), whose `forward` must not change its
+    inputs; wrappers named like in-place ops (`add_`) are left alone.
 
     ## Why is this bad?
     The caller's inputs are silently changed: the reference output computed afterwards from
@@ -64,6 +67,8 @@ class StoresIntoInput(Rule):
                 found = caller_tensor(argument, launch.scope)
                 if found is None or found[0].lower().startswith(("out", "result", "dst")):
                     continue
+                if not receives_caller_input(module, launch.scope, found[0]):
+                    continue  # every call in the module hands it a tensor allocated for it
                 source, how = found
                 via = "" if how == source else f" (`{code_of(argument)}` is `{how}`, the same memory when `{source}` is already contiguous)"
                 yield self.report(argument, f"`{kernel.name}` stores into `{param}`, which is the caller's own `{source}`{via}: "
@@ -106,6 +111,27 @@ def scale(x):
 def scale_(x):
     k[(triton.cdiv(x.numel(), 256),)](x, x.numel(), BLOCK=256)
     return x
+""",
+        # a helper whose every caller hands it a fresh tensor
+        """
+import torch
+import torch.nn as nn
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * 2, mask=offs < n)
+
+def launch(x, y):
+    k[(triton.cdiv(x.numel(), 256),)](x, y, x.numel(), BLOCK=256)
+
+class ModelNew(nn.Module):
+    def forward(self, x):
+        y = torch.empty_like(x)
+        launch(x, y)
+        return y
 """,
         # the caller's tensor is only read; the output buffer the caller passes is written
         """

@@ -40,3 +40,41 @@ def caller_tensor(node: cst.BaseExpression, scope, seen: frozenset = frozenset()
         found = caller_tensor(node.value, scope, seen, depth + 1)
         return None if found is None else (found[0], code_of(node))
     return None
+
+
+def _argument(function, call: cst.Call, param: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in positional):
+        return None
+    params = function.node.params
+    names = [p.name.value for p in [*params.posonly_params, *params.params]]
+    if param in names and names.index(param) < len(positional):
+        return positional[names.index(param)].value
+    return None
+
+
+def receives_caller_input(module, scope, param: str, depth: int = 0) -> bool:
+    """Can parameter `param` of the function owning `scope` hold a tensor that the function's
+    caller was given (its input), rather than one the module allocated for it? `forward` and a
+    function no code in this module calls (an entry point) receive their caller's tensors; a
+    helper receives them when some call in the module passes it an input of its own caller.
+    A call that passes a fresh tensor (`torch.empty_like(x)`) or an argument the model cannot
+    follow does not count: unknown is never a finding."""
+    function = next((f for f in module.functions if f.scope is scope), None)
+    if function is None:
+        return False
+    if function.name == "forward" or depth > 4:
+        return True
+    sites = [(caller, call) for caller in module.functions if caller is not function for call in caller.calls
+             if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    if not sites:
+        return True
+    for caller, call in sites:
+        argument = _argument(function, call, param)
+        found = None if argument is None else caller_tensor(argument, caller.scope)
+        if found is not None and receives_caller_input(module, caller.scope, found[0], depth + 1):
+            return True
+    return False
