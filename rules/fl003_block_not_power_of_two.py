@@ -6,6 +6,9 @@ from fuselint.model.values import is_power_of_two
 from fuselint.rule import Rule
 
 
+MAX_TENSOR_NUMEL = 1 << 20  # TRITON_MAX_TENSOR_NUMEL in triton/_utils.py (3.6 and 3.9)
+
+
 def _origin(value, extent) -> str:
     if value.origin == "literal":
         return ""
@@ -14,14 +17,17 @@ def _origin(value, extent) -> str:
 
 class BlockNotPowerOfTwo(Rule):
     """## What it does
-    Flags a tile size that is not a power of two: the extent of a `tl.arange`, a dimension of
-    `tl.zeros`/`tl.full`, or a `tl.reshape`/`tl.view` target — whether written as a literal or
+    Flags a tile size that is not a power of two: the extent of a `tl.arange` (`end - start` for
+    `tl.arange(start, end)`), a dimension of `tl.zeros`/`tl.full`, or a target of
+    `tl.reshape`/`tl.view`/`tl.broadcast_to` and of the tensor methods `x.reshape(...)`,
+    `x.view(...)`, `x.broadcast_to(...)` (shapes as tuples, spread over the arguments, or held in a
+    local) — whether written as a literal or
     given to a `tl.constexpr` parameter by a launch (`BLOCK=48`), an autotune `triton.Config`,
     a heuristic or a default. The finding is placed where the value is written.
 
     ## Why is this bad?
-    House rule: "BLOCK sizes MUST be power-of-2". Triton rejects every other tile shape at
-    compile time (`arange's range must be a power of 2`, `Shape element ... must be a power of 2`:
+    House rule: "BLOCK sizes MUST be power-of-2". Triton rejects every other tile shape, and a
+    `tl.zeros`/`tl.full` of more than 2**20 elements, at compile time (`arange's range must be a power of 2`, `Shape element ... must be a power of 2`:
     `tl.arange` in triton/language/semantic.py and `block_type` in triton/language/core.py).
 
     ## Example
@@ -39,7 +45,9 @@ class BlockNotPowerOfTwo(Rule):
 
     def check_kernel(self, kernel):
         reported: set[int] = set()  # one finding per written value, however many tiles use it
-        for extent in tile_extents(kernel):
+        extents = tile_extents(kernel, every_shape=True)
+        yield from self._too_many_elements(kernel, extents)
+        for extent in extents:
             if extent.start is not None:
                 starts = {v.value for v in kernel.values_of(extent.start)}
                 ends = kernel.values_of(extent.node)
@@ -59,6 +67,26 @@ class BlockNotPowerOfTwo(Rule):
                         value.node,
                         f"{extent.what} has size {value.value}{_origin(value, extent)}, not a power of two: Triton rejects it",
                     )
+
+    def _too_many_elements(self, kernel, extents):
+        """A tl.zeros/tl.full shape whose known dims multiply past TRITON_MAX_TENSOR_NUMEL
+        (2**20): `validate_block_shape` in triton/_utils.py raises `numel (...) exceeds triton
+        maximum tensor numel` (3.6 and 3.9)."""
+        by_call: dict[int, list] = {}
+        for extent in extents:
+            if kernel.imports.tl_function(extent.call.func) in ("zeros", "full"):
+                by_call.setdefault(id(extent.call), []).append(extent)
+        for group in by_call.values():
+            numel = 1
+            for extent in group:
+                values = {v.value for v in kernel.values_of(extent.node)}
+                if len(values) != 1 or not isinstance(next(iter(values)), int):
+                    break
+                numel *= values.pop()
+            else:
+                if numel > MAX_TENSOR_NUMEL:
+                    yield self.report(group[0].call, f"{group[0].what} has {numel} elements, more than Triton's maximum "
+                                                     f"{MAX_TENSOR_NUMEL}: Triton rejects it")
 
     VALID = [
         """
@@ -106,6 +134,7 @@ import triton.language as tl
 @triton.jit
 def k(x_ptr, n):
     offs = tl.arange(0, 48)  # error
+    big = tl.zeros((2048, 1024), tl.float32)  # error
 """,
         """
 import triton
@@ -140,5 +169,8 @@ def k(x_ptr, n, BLOCK: tl.constexpr = 24):  # error
     acc = tl.zeros((BLOCK,), dtype=tl.float32)
     row = tl.arange(8, 20)  # error
     flat = tl.reshape(acc, (3, 8))  # error
+    tile = acc.reshape(4, 6)  # error
+    shape = (12, 2)  # error
+    two = tl.zeros(shape, tl.float32)
 """,
     ]

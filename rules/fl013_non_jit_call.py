@@ -11,6 +11,13 @@ SUPPORTED_BUILTINS = {"float", "getattr", "hasattr", "int", "isinstance", "len",
 _BUILTINS = {n for n in dir(builtins) if not n.startswith("_")} | {"__import__"}
 
 
+def bound_anywhere_outside(module, kernel, name: str) -> bool:
+    """Whether the module binds `name` at module level (a global the kernel may read)."""
+    return name in module.scope.assignments or name in module.imports.aliases or any(
+        f.name == name and f.scope.parent is module.scope for f in module.functions
+    ) or module_binds_unseen_names(module)
+
+
 def _module_function(module, name: str):
     """The one module-level `def name` of the module, when the name is bound by nothing else."""
     defs = [f for f in module.functions if f.name == name and f.class_name is None and f.scope.parent is module.scope]
@@ -26,7 +33,8 @@ class NonJitCall(Rule):
     Flags a `@triton.jit` function that calls (or otherwise references) a plain Python function
     of its own module — a module-level `def` without `@triton.jit` or any other decorator — or
     a Python builtin that Triton does not support (`abs`, `sum`, `round`, `zip`, `enumerate`,
-    `tuple`, `bool`, `str`, ...), or a name bound nowhere in the module. Supported builtins
+    `tuple`, `bool`, `str`, ...), or a name bound nowhere in the module (including a local
+    only ever updated with `+=`). Supported builtins
     (`range`, `len`, `min`, `max`, `print`, `int`, `float`, `isinstance`, `getattr`,
     `hasattr`, `list`), `tl.*`, `@triton.jit` helpers, `triton.language.extra.*`, functions
     with other decorators (`constexpr_function`, `builtin`) and imported names (whose kind is
@@ -67,6 +75,12 @@ class NonJitCall(Rule):
 
     def check_kernel(self, kernel):
         module = kernel.module
+        for name, bound in kernel.bindings.items():
+            # `acc += x` with no earlier binding reads `acc` first: Python's UnboundLocal is
+            # Triton's `NameError: acc is not defined` (the global lookup finds nothing either)
+            if all(b.kind == "aug" for b in bound) and not bound_anywhere_outside(module, kernel, name):
+                yield self.report(bound[0].node, f"`{name}` is updated with an augmented assignment but never assigned: "
+                                                 f"Triton rejects it (`NameError: {name} is not defined`, 3.6 and 3.9)")
         for read in global_reads(kernel):
             name = read.node.value
             if name in ("True", "False", "None") or name.startswith("__"):
@@ -178,5 +192,6 @@ import triton.language as tl
 def k(x_ptr, n, BLOCK: tl.constexpr):
     x = tl.load(x_ptr)
     tl.store(x_ptr, fused_silu(x))  # error
+    total += x  # error
 """,
     ]

@@ -336,7 +336,43 @@ class Extent:
     what: str  # "tl.arange(0, BLOCK)" for messages
 
 
-def tile_extents(kernel: Kernel) -> list[Extent]:
+_SHAPE_METHODS = ("reshape", "view", "broadcast_to")
+
+
+def _shape_elements(kernel: Kernel, call: cst.Call, first: int, varargs: bool) -> list[cst.BaseExpression]:
+    """The elements of a shape argument written as a tuple, a list, a local bound once to one,
+    or spread over the remaining positional arguments (`tl.reshape(x, 4, 8)`, `x.view(4, 8)`)."""
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    shape = _argument(call, "shape", first)
+    if isinstance(shape, cst.Name) and kernel.single_binding(shape.value) is not None:
+        shape = kernel.single_binding(shape.value)
+    if isinstance(shape, (cst.Tuple, cst.List)):
+        return [e.value for e in shape.elements if not isinstance(e, cst.StarredElement)]
+    if varargs and len(positional) > first + 1:
+        return positional[first:]  # tl.reshape(x, 4, 8), x.view(4, 8)
+    return [shape] if shape is not None else []  # one bare size: tl.zeros(BLOCK, ...)
+
+
+def tile_extents(kernel: Kernel, every_shape: bool = False) -> list[Extent]:
+    """The sizes of tl.arange, tl.zeros/tl.full and tl.reshape/view/broadcast_to targets.
+    `every_shape` adds the forms Triton's `validate_block_shape` checks as well: tensor methods
+    (`x.reshape(...)`), shapes spread over arguments and shapes held in a local."""
+    if every_shape:
+        aranges = {id(e.call): e for e in tile_extents(kernel) if kernel.imports.tl_function(e.call.func) == "arange"}
+        extents = []
+        for tl_call in kernel.tl_calls:
+            name = tl_call.name
+            if name in ("zeros", "full") + _SHAPE_METHODS:
+                varargs = name not in ("zeros", "full")
+                for element in _shape_elements(kernel, tl_call.call, 0 if not varargs else 1, varargs):
+                    extents.append(Extent(element, None, tl_call.call, code_of(tl_call.call)))
+            elif id(tl_call.call) in aranges:
+                extents.append(aranges[id(tl_call.call)])
+        for call, _ in kernel.other_calls:
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _SHAPE_METHODS:
+                for element in _shape_elements(kernel, call, 0, True):
+                    extents.append(Extent(element, None, call, code_of(call)))
+        return extents
     extents = []
     for tl_call in kernel.tl_calls:
         call, name = tl_call.call, tl_call.name

@@ -1,0 +1,1 @@
+"""Differential testing of fuselint's `fatal` against Triton's compiler (the oracle)."""
