@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache-dir", type=Path, help=f"where the cache lives (default: {DEFAULT_FOLDER} beside the configuration)")
     check.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1,
                        help="lint files in N processes (default: the CPU count); output order does not change")
+    check.add_argument("--explain", metavar="FILE:LINE", help="print what the model knows about the loads/stores on one line "
+                       "(offsets, range per axis, mask, verdict) and exit")
     gate.add_arguments(check)
     check.set_defaults(func=run_check)
 
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    if getattr(args, "explain", None):
+        return _explain(args.explain)
     try:
         settings = load_settings(args.config).with_overrides(
             select=args.select, extend_select=args.extend_select,
@@ -115,6 +119,22 @@ def run_check(args: argparse.Namespace) -> int:
     if result.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _explain(where: str) -> int:
+    from fuselint.model.ranges import explain
+
+    path, _, line = where.rpartition(":")
+    if not path or not line.isdigit():
+        print(f"fuselint: error: --explain wants FILE:LINE, got {where!r}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        source = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"fuselint: error: {path}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(explain(source, int(line)))
+    return 0
 
 
 def run_rule(args: argparse.Namespace) -> int:

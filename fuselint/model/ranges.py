@@ -530,8 +530,8 @@ class RangeModel:
         if not (start.lo and start.hi and end.hi and step.hi) or start.lo != start.hi or step.lo != step.hi:
             return Range(start.lo, ())
         s, e, d = start.lo[0], end.hi[0], step.hi[0]
-        if d.constant is not None and d.constant <= 0:
-            return UNKNOWN
+        if any(c < 0 for c in d.terms.values()) or (d.constant is not None and d.constant <= 0):
+            return UNKNOWN  # a loop counting down: not modelled
         count = self.symbols.cdiv_symbol(e - s, d)
         return Range(start.lo, (s + (count - Lin.const(1)) * d,))
 
@@ -870,7 +870,6 @@ def _names(node: cst.CSTNode) -> list[str]:
 
 
 def _heuristic_has_modulo(kernel: "Kernel", name: str) -> bool:
-    from fuselint.model.constexprs import param_values  # noqa: F401  (values come from there)
     from fuselint.model.module import HEURISTICS
 
     for decorator in kernel.decorators:
@@ -1158,10 +1157,12 @@ def overrun_text(kernel: "Kernel", overrun: Overrun) -> str:
     vector, extent, verdict = render(check.vector), check.extent, check.verdict
     if verdict.reach is not None:
         reach = f"reaches `{verdict.reach.text()}` >= `{extent.bound.text()}`"
-        blocks = sorted({b.text() for _, b in ranges_of(kernel).symbols.cdiv.values() if b.constant != 1})
+        cdivs = ranges_of(kernel).symbols.cdiv
+        used = [s for h in verdict.range.hi for s in h.symbols() if s in cdivs]
+        blocks = [cdivs[s][1].text() for s in used if cdivs[s][0] == extent.bound] or [cdivs[s][1].text() for s in used]
         npo2 = [s for s in ranges_of(kernel).symbols.npo2 if s in vector]
-        if "cdiv(" in extent.how or any(f"cdiv(" in h.text() for h in verdict.range.hi):
-            reach += f" when `{extent.bound.text()} % {blocks[0] if blocks else 'BLOCK'} != 0`" if blocks else ""
+        if blocks:
+            reach += f" when `{extent.bound.text()} % {blocks[0]} != 0`"
         elif npo2:
             reach += f" when `{extent.bound.text()}` is not a power of two (`{npo2[0]} = next_power_of_2`)"
     else:
@@ -1335,3 +1336,61 @@ def _written_bound(model: RangeModel, node: cst.CSTNode) -> tuple | None:
     if not (right.hi and right.lo == right.hi):
         return None
     return key[2], right.hi[0]
+
+
+# --- `fuselint check --explain FILE:LINE` -------------------------------------------------------------
+
+def explain(source: str, line: int) -> str:
+    """What the model knows about the accesses on one line: offsets, range per index vector
+    against each extent, mask, verdict."""
+    from fuselint.model.module import ModuleModel
+    from fuselint.model.offsets import access_text, mask_of
+    from fuselint.positions import positions
+
+    module = cst.parse_module(source)
+    model = ModuleModel(module)
+    out = []
+    for kernel in model.kernels:
+        spans = positions(module, source.encode(), [a.call for a in kernel.accesses])
+        for access in kernel.accesses:
+            span = spans.get(id(access.call))
+            if span is None or not (span.line <= line <= span.end_line):
+                continue
+            ranges = ranges_of(kernel)
+            out.append(f"{kernel.name}: {access_text(kernel, access)} (line {span.line})")
+            key = offset_key(kernel, access)
+            out.append(f"  offset: {render(key) if key is not None else 'not modelled (no single base pointer)'}")
+            mask = mask_of(kernel, access)
+            out.append(f"  mask: {mask.text() if mask is not None else 'none'}")
+            guards = ranges.guards.get(id(access.call), [])
+            if guards:
+                out.append(f"  guards: {' & '.join(render(g) for g in guards)}")
+            if ranges.divisibility_guarded(access):
+                out.append("  under a flag that says the sizes divide the blocks (EVEN pattern): tails unknown")
+            checks = axis_checks(kernel, access)
+            if checks is None:
+                out.append("  verdict: unknown (the pointer is not modelled)")
+            elif not checks:
+                out.append("  no extent is stated for its index vectors: unknown")
+            grouped: dict = {}
+            for check in checks or []:
+                grouped.setdefault((check.vector, check.extent.bound, check.verdict.kind), []).append(check)
+            for (vector, bound, kind), group in grouped.items():
+                first = group[0]
+                sources = "; ".join(dict.fromkeys(c.extent.how for c in group))
+                out.append(f"  vector `{render(vector)}`: range {first.verdict.range.text()}; extent `{bound.text()}` "
+                           f"({sources}): {kind}{' (its own mask bounds it)' if first.bounded_here else ''}")
+            below = below_zero(kernel, access)
+            if below is not None:
+                out.append(f"  below zero: {below.kind} (lower bounds {' / '.join(b.text() for b in below.range.lo) or '?'})")
+            verdict = "proven in bounds" if checks and all(c.verdict.kind == "proven" for c in checks) else "unknown"
+            flagged = [o for o in overruns(kernel) if o.access is access]
+            arms = [w for w in where_arm_loads(kernel) if w.access is access]
+            if flagged:
+                verdict = f"flagged ({ {'unmasked': 'FL401', 'axis': 'FL402', 'unused': 'FL403'}[flagged[0].kind] })"
+            elif arms:
+                verdict = "flagged (FL404)"
+            elif below is not None and below.kind == "passes":
+                verdict = "flagged (FL405)"
+            out.append(f"  verdict: {verdict}")
+    return "\n".join(out) if out else f"no load, store or atomic of a kernel on line {line}"

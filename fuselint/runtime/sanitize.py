@@ -119,10 +119,15 @@ class Sanitizer:
         live = addresses[keep]
         self.checked_lanes += int(live.size)
         inside = np.zeros(live.shape, dtype=bool)
-        in_guard = np.zeros(live.shape, dtype=bool)
+        home, most = None, -1  # the allocation most lanes fall in: the tensor this access is on
         for region in self._regions:
-            inside |= (live >= region.start) & (live + itemsize <= region.end)
-            in_guard |= (live >= region.guard_start) & (live + itemsize <= region.guard_end)
+            here = (live >= region.start) & (live + itemsize <= region.end)
+            inside |= here
+            if int(here.sum()) > most:
+                home, most = region, int(here.sum())
+        # only the access's own guards take its stray lanes: a lane in another tensor's guard
+        # would be reported against that tensor
+        in_guard = (live >= home.guard_start) & (live + itemsize <= home.guard_end)
         bad = ~inside
         if bad.any():
             wild = live[bad]

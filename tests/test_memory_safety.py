@@ -1,0 +1,49 @@
+"""The range model behind FL4xx, seen through `fuselint check --explain FILE:LINE`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fuselint.model.ranges import explain
+
+OOB = Path(__file__).parent / "data" / "oob"
+
+
+def test_explain_names_offsets_ranges_mask_and_verdict():
+    text = explain((OOB / "flaggems_5231_bucketize" / "before.py").read_text(), 15)
+    assert "tl.load(`inp_ptr + offsets`)" in text
+    assert "mask: none" in text
+    assert "range [0, 1024 * cdiv(n_elements, 1024) - 1]" in text
+    assert "extent `n_elements`" in text and "the tiling `cdiv(n_elements, 1024) * 1024`" in text
+    assert "verdict: flagged (FL403)" in text
+
+
+def test_explain_proves_the_fixed_store_in_bounds_per_axis():
+    text = explain((OOB / "flash_attn_2822_linear_fwd" / "after.py").read_text(), 41)
+    assert "vector `BLOCK_M * tl.program_id(0) + tl.arange(0, BLOCK_M)`" in text
+    assert "vector `BLOCK_N * tl.program_id(1) + tl.arange(0, BLOCK_N)`" in text
+    assert "verdict: proven in bounds" in text
+
+
+def test_explain_below_zero_and_where_arm():
+    text = explain((OOB / "vllm_ascend_16275_reject_sample" / "before.py").read_text(), 15)
+    assert "below zero: passes (lower bounds -1)" in text
+    assert "verdict: flagged (FL404)" in text
+    fixed = explain((OOB / "vllm_ascend_16275_reject_sample" / "after.py").read_text(), 15)
+    assert "below zero" not in fixed or "below zero: proven" in fixed
+    assert "flagged" not in fixed
+
+
+def test_explain_from_the_cli():
+    where = f"{OOB / 'ggml_186_vecadd' / 'before.py'}:14"
+    done = subprocess.run([sys.executable, "-m", "fuselint", "check", "--explain", where], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "verdict: flagged (FL401)" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "fuselint", "check", "--explain", "nofile"], capture_output=True, text=True)
+    assert bad.returncode == 2
+
+
+def test_a_line_without_access():
+    assert explain("x = 1\n", 1) == "no load, store or atomic of a kernel on line 1"
