@@ -87,3 +87,17 @@ def test_triton_own_compile_error_cases():
     assert missed <= set(CAUSES), f"missed without a recorded cause: {missed - set(CAUSES)}"
     caught = [c for c in cases if c.predicted]
     assert len(caught) >= 6  # undefined names, globals, power-of-two shapes, the nested-call case
+
+
+def test_front_end_example_reports_every_error_at_once():
+    """examples/bad/front_end_compile_errors.py: five different front-end errors, each fatal,
+    and a chained comparison that only Triton 3.6 rejects, reported as a warning."""
+    from conftest import ROOT
+
+    from fuselint.config import Settings
+    from fuselint.engine import lint_paths
+
+    findings = lint_paths([ROOT / "examples" / "bad" / "front_end_compile_errors.py"], Settings(), jobs=1).findings
+    fatal = {f.code for f in findings if f.fatal}
+    assert {"FL007", "FL011", "FL012", "FL013", "FL014"} <= fatal
+    assert [f.line for f in findings if f.code == "FL012" and not f.fatal] == [18]
