@@ -25,6 +25,7 @@
 #                           (default: references/{name})
 #   FUSELINT_CONFIRM_ARGS   confirm: more arguments for `fuselint confirm` (e.g. --target sm_90)
 #   FUSELINT                the fuselint command (default: fuselint)
+#   GITHUB_STEP_SUMMARY     (set by GitHub) check also writes every finding, as text, there
 set -uo pipefail
 
 files=()
@@ -98,6 +99,16 @@ run_check() {
     if [[ -n "${FUSELINT_SARIF:-}" ]]; then
         "${fuselint[@]}" "${args[@]}" --output-format sarif --exit-zero --quiet -- "${files[@]}" > "$FUSELINT_SARIF" \
             || status=2
+    fi
+    if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+        # GitHub shows at most 10 error annotations a step on the diff; the run's summary page
+        # lists every finding (the cache makes this second pass cheap).
+        {
+            echo "### fuselint: ${#files[@]} changed Python file(s)${base:+ since \`$base\`}"
+            echo '```text'
+            "${fuselint[@]}" "${args[@]}" --output-format text --exit-zero -- "${files[@]}" 2>&1
+            echo '```'
+        } >> "$GITHUB_STEP_SUMMARY"
     fi
     return "$status"
 }

@@ -246,7 +246,9 @@ def ci_script(repo, command="check", **settings) -> subprocess.CompletedProcess:
     """scripts/ci-check.sh as the action runs it, with fuselint from this interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUSELINT")}
     env["FUSELINT"] = f"{sys.executable} -m fuselint"
-    env.update({f"FUSELINT_{key.upper()}": value for key, value in settings.items()})
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    env.update({(key.upper() if key.startswith("github_") else f"FUSELINT_{key.upper()}"): value
+                for key, value in settings.items()})
     return subprocess.run(["bash", str(SCRIPT), command], cwd=repo, env=env, capture_output=True, text=True,
                           timeout=600)
 
@@ -306,6 +308,12 @@ def test_script_checks_the_changed_python_files_only(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert annotations(done.stdout) == [("kernels/k.py", 14, "FL003"), ("kernels/new kernel.py", 8, "FL010"),
                                         ("kernels/new kernel.py", 14, "FL002"), ("kernels/new kernel.py", 14, "FL003")]
+    # the run's summary page lists every finding as text (annotations shown on the diff are capped)
+    summary = tmp_path / "summary.md"
+    ci_script(repo, base="main", args=f"--select {SELECT}", github_step_summary=str(summary))
+    text = summary.read_text()
+    assert text.startswith("### fuselint: 2 changed Python file(s) since `main`\n```text\n") and "Found 4 errors." in text
+    assert "kernels/new kernel.py:8:9: FL010 tl.load passes `other` without `mask`" in text
     # only the changed lines: the same, since k.py's finding is on its changed line
     only = ci_script(repo, base="main", args=f"--select {SELECT}", changed_lines_only="true")
     assert annotations(only.stdout) == annotations(done.stdout)
