@@ -213,8 +213,8 @@ def _reported(output_format: str, stdout: str) -> set[tuple[int, str]]:
         return {(r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"]) for r in results}
     found = set()
     for line in stdout.splitlines():
-        if output_format == "github" and line.startswith("::error "):
-            props = dict(p.split("=", 1) for p in line[len("::error "):].split("::", 1)[0].split(","))
+        if output_format == "github" and line.startswith(("::error ", "::warning ")):
+            props = dict(p.split("=", 1) for p in line.split(" ", 1)[1].split("::", 1)[0].split(","))
             found.add((int(props["line"]), props["title"]))
         elif output_format == "text" and line.startswith("k.py:"):
             found.add((int(line.split(":")[1]), line.split(": ", 1)[1].split()[0]))
@@ -256,8 +256,8 @@ def ci_script(repo, command="check", **settings) -> subprocess.CompletedProcess:
 def annotations(stdout: str) -> list[tuple[str, int, str]]:
     found = []
     for line in stdout.splitlines():
-        if line.startswith("::error file="):
-            props = dict(p.split("=", 1) for p in line[len("::error "):].split("::", 1)[0].split(","))
+        if line.startswith(("::error file=", "::warning file=")):
+            props = dict(p.split("=", 1) for p in line.split(" ", 1)[1].split("::", 1)[0].split(","))
             found.append((props["file"], int(props["line"]), props["title"]))
     return sorted(found)
 
@@ -479,7 +479,9 @@ def test_review_formats_say_what_where_and_the_house_rule_in_one_line(tmp_path):
                                                       "x = tl.load(x_ptr\n                + offs, other=0.0)"))
     github = run_fuselint("check", "--select", SELECT, "--output-format", "github", "k.py", cwd=tmp_path).stdout
     lines = github.splitlines()
-    assert len(lines) == 3 and all(line.startswith("::error file=k.py,line=") for line in lines)
+    assert len(lines) == 3
+    levels = {line.split(",title=")[1].split("::")[0]: line.split(" ", 1)[0] for line in lines}
+    assert levels == {"FL010": "::error", "FL003": "::error", "FL002": "::warning"}  # fatal or house rule
     by_code = {line.split(",title=")[1].split("::")[0]: line.split("::", 2)[2] for line in lines}
     assert by_code["FL010"] == ("FL010 other-without-mask: tl.load passes `other` without `mask`: Triton rejects "
                                 "it; add the mask (will not compile)")
