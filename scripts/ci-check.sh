@@ -59,7 +59,12 @@ collect_changed() {
     fi
     # The .py/.pyi files, as the pre-commit hook selects them (.pre-commit-hooks.yaml: files).
     # A file name holding a newline is not supported.
-    mapfile -t files < <(printf '%s\n' "$listing" | grep -E '\.pyi?$' | sort -u)
+    local candidates=() name
+    mapfile -t candidates < <(printf '%s\n' "$listing" | grep -E '\.pyi?$' | sort -u)
+    files=()
+    for name in "${candidates[@]}"; do
+        [[ -f "$name" ]] && files+=("$name")  # a tracked file deleted in the working tree is gone
+    done
 }
 
 run_install() {

@@ -615,3 +615,11 @@ def test_baseline_counts_lines_as_python_does(tmp_path):
     run_fuselint("check", "--select", SELECT, "--write-baseline", "b.json", "k.py", cwd=tmp_path)
     sources = {e["code"]: e["source"] for e in json.loads((tmp_path / "b.json").read_text())["findings"]}
     assert sources == {"FL010": LOAD, "FL002": LAUNCH, "FL003": LAUNCH}
+
+
+def test_script_without_a_base_skips_files_deleted_in_the_working_tree(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"a.py": KERNEL_BAD, "b.py": KERNEL_GOOD})
+    (repo / "a.py").unlink()
+    listed = ci_script(repo, "changed")
+    assert listed.returncode == 0 and listed.stdout.splitlines() == ["b.py"]
+    assert ci_script(repo, args=f"--select {SELECT}").returncode == 0
