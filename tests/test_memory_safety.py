@@ -37,7 +37,7 @@ def test_explain_below_zero_and_where_arm():
 
 
 def test_explain_from_the_cli():
-    where = f"{OOB / 'ggml_186_vecadd' / 'before.py'}:14"
+    where = f"{OOB / 'ggml_186_vecadd' / 'before.py'}:15"
     done = subprocess.run([sys.executable, "-m", "fuselint", "check", "--explain", where], capture_output=True, text=True)
     assert done.returncode == 0
     assert "verdict: flagged (FL401)" in done.stdout

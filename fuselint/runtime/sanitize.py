@@ -88,25 +88,30 @@ class Sanitizer:
         return replaced, regions
 
     def _check_guards(self, torch, regions) -> None:
+        changes = []
         for region in regions:
-            buffer = region.buffer
             size = region.end - region.start
-            before = torch.nonzero(buffer[:GUARD_BYTES] != PATTERN).flatten()
-            after = torch.nonzero(buffer[GUARD_BYTES + size:] != PATTERN).flatten()
-            name, start, itemsize, numel = region.names[0]
+            before = torch.nonzero(region.buffer[:GUARD_BYTES] != PATTERN).flatten()
+            after = torch.nonzero(region.buffer[GUARD_BYTES + size:] != PATTERN).flatten()
             for changed, side in ((before, "before the start"), (after, "past the end")):
-                if changed.numel() == 0:
-                    continue
-                lo, hi = int(changed.min()), int(changed.max())
-                # byte offsets relative to the first tensor's first element
-                if side == "before the start":
-                    first_byte, last_byte = region.guard_start + lo - start, region.guard_start + hi - start
-                else:
-                    first_byte = region.end + lo - start
-                    last_byte = region.end + hi - start
-                self._report("write", side, region.kernel, name, first_byte // itemsize, last_byte // itemsize, numel,
-                             int(changed.numel()), "guard bytes changed", None)
-            region.original.copy_(buffer[GUARD_BYTES:GUARD_BYTES + size])
+                if changed.numel():
+                    changes.append((region, side, int(changed.min()), int(changed.max()), int(changed.numel())))
+            region.original.copy_(region.buffer[GUARD_BYTES:GUARD_BYTES + size])
+        # on a GPU a long overrun runs through its own guard into the next allocation, which may
+        # be another tensor's front guard: say so beside that tensor's report
+        overran = [region.names[0][0] for region, side, *_ in changes if side == "past the end"]
+        for region, side, lo, hi, count in changes:
+            name, start, itemsize, numel = region.names[0]
+            if side == "before the start":  # byte offsets from the first tensor's first element
+                first_byte, last_byte = region.guard_start + lo - start, region.guard_start + hi - start
+            else:
+                first_byte, last_byte = region.end + lo - start, region.end + hi - start
+            how = "guard bytes changed"
+            others = [n for n in overran if n != name]
+            if side == "before the start" and others:
+                how += f"; or the overrun of `{others[0]}` past its own guard"
+            self._report("write", side, region.kernel, name, first_byte // itemsize, last_byte // itemsize, numel,
+                         count, how, None)
 
     # --- lane checks under the interpreter ----------------------------------------------------
     def check_lanes(self, np, kind: str, addresses, mask, itemsize: int):

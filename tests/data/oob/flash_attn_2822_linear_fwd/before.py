@@ -1,6 +1,6 @@
 # flash-attention flash_attn/ops/triton/linear.py kernel_fwd before
 # https://github.com/Dao-AILab/flash-attention/pull/2822 (fixes #2789; same fix proposed in #2790).
-# Trimmed: no autotune, no activation, no bias, no GROUP_M swizzle; the index computation, the
+# Trimmed: no autotune, no activation, no bias, no GROUP_M swizzle, fp32 dot in IEEE precision; the index computation, the
 # wrapped loads, the K loop and the output store are as the PR describes them. The mask is
 # computed on the line above the store and not passed.
 import torch
@@ -31,7 +31,7 @@ def kernel_fwd(C, A, B, M, N, K, stride_cm, stride_am, stride_ak, stride_bn, str
         else:
             a = tl.load(A, mask=rk[None, :] < k, other=0.0)
             b = tl.load(B, mask=rk[:, None] < k, other=0.0)
-        acc += tl.dot(a, b)
+        acc += tl.dot(a, b, input_precision="ieee")
         A += BLOCK_K * stride_ak
         B += BLOCK_K * stride_bk
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)

@@ -2,6 +2,7 @@
 # (review: "unmasked tl.load/tl.store while the mask = offsets < n_elements logic is commented
 # out ... Re-enable the mask"). Trimmed to the kernel; the launch is reconstructed (cdiv grid).
 import torch
+import torch.nn as nn
 import triton
 import triton.language as tl
 
@@ -21,3 +22,8 @@ def add(a, b):
     n = a.numel()
     vecadd[(triton.cdiv(n, 256),)](a, b, c, n, BLOCK_SIZE_N=256)
     return c
+
+
+class ModelNew(nn.Module):
+    def forward(self, a, b):
+        return add(a.contiguous(), b.contiguous())
