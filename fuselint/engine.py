@@ -167,7 +167,8 @@ def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module | None, 
 def _apply_noqa(findings: list[Finding], raw: bytes) -> list[Finding]:
     if not findings or b"noqa" not in raw.lower():
         return findings
-    lines = raw.decode("utf-8", errors="replace").splitlines()
+    # Python's line ends only: str.splitlines() would also split at form feeds and shift lines.
+    lines = re.split(r"\r\n|\r|\n", raw.decode("utf-8", errors="replace"))
     kept = []
     for finding in findings:
         text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""

@@ -36,3 +36,8 @@ def test_non_utf8_bytes_are_a_syntax_error_finding():
     findings = lint_source(b"import triton\nx = '\xff\xfe'\n", "bad.py", Settings())
     assert [f.code for f in findings] == ["FL999"]
     assert "not valid UTF-8" in findings[0].message
+
+
+def test_noqa_lines_count_only_python_line_ends():
+    source = "# page\x0cbreak\n" + KERNEL_BAD.replace("other=0.0)", "other=0.0)  # noqa: FL010")
+    assert "FL010" not in {f.code for f in lint_source(source, "k.py", Settings())}
