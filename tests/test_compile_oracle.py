@@ -22,10 +22,14 @@ from compile_oracle.triton_cases import CAUSES  # noqa: E402
 
 
 def _sample(python=None):
+    """Every error operator on every usable seed of the first two per origin (they fail in the
+    front end: cheap); the look-alikes, which go through the whole compile, on one seed."""
     seeds = harness.seed_cases(limit_per_origin=2)
     version = harness.compile_all(seeds, **({"python": python} if python else {}))
     usable = harness.usable_seeds(seeds, version)
-    mutants = harness.mutant_cases(usable)
+    errors = [o for o in OPERATORS if o.intent != "look-alike"]
+    look_alikes = [o for o in OPERATORS if o.intent == "look-alike"]
+    mutants = harness.mutant_cases(usable, errors) + harness.mutant_cases(usable[:1], look_alikes)
     harness.compile_all(mutants, **({"python": python} if python else {}))
     return version, seeds, usable, mutants
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ class Case:
 
 def compile_all(cases: list[Case], python: str = sys.executable, workers: int = 2, timeout: float = 1800) -> str:
     """Compile every case in `workers` processes of `python`; fills case.verdicts[version]."""
-    env = dict(os.environ, FL_ORACLE_EXTRA_PATH=MAIN_SITE, TRITON_ALWAYS_COMPILE="0")
+    # A fresh kernel cache: every verdict and every timing comes from a real compile.
+    cache = tempfile.TemporaryDirectory(prefix="fl_oracle_cache_")
+    env = dict(os.environ, FL_ORACLE_EXTRA_PATH=MAIN_SITE, TRITON_CACHE_DIR=cache.name)
     chunks = [cases[i::workers] for i in range(workers)]
 
     def run(chunk):
@@ -61,6 +64,7 @@ def compile_all(cases: list[Case], python: str = sys.executable, workers: int = 
                 case = by_id[result["id"]]
                 case.verdicts = case.verdicts or {}
                 case.verdicts[version] = result
+    cache.cleanup()
     return version
 
 
