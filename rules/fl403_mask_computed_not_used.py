@@ -79,6 +79,27 @@ def tile_bias(x_ptr, b_ptr, y_ptr, n, C, BLOCK: tl.constexpr):
     x = tl.load(x_ptr + offs, mask=mask)
     tl.store(y_ptr + offs, x + b, mask=mask)
 """,
+        # the host pads the tensor to the block before the launch (Iluvatar sparse attention's
+        # attn_sink): the tail is inside the allocation
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_sink(o_ptr, sink_ptr, H_ACTUAL, H: tl.constexpr):
+    offs_h = tl.arange(0, H)
+    h_mask = offs_h < H_ACTUAL
+    sink = tl.load(sink_ptr + offs_h)
+    o = tl.load(o_ptr + offs_h, mask=h_mask, other=0.0)
+    tl.store(o_ptr + offs_h, o + sink, mask=h_mask)
+
+def launch(o, attn_sink, h):
+    H_padded = max(16, triton.next_power_of_2(h))
+    attn_sink_padded = torch.zeros(H_padded, dtype=attn_sink.dtype, device=attn_sink.device)
+    attn_sink_padded[:h] = attn_sink
+    add_sink[(1,)](o, attn_sink_padded, h, H=H_padded)
+""",
     ]
     INVALID = [
         # flash-attention PR #2822

@@ -55,3 +55,16 @@ def test_sanitize_is_on_by_default_in_confirm_only():
     assert not cli._options(run).sanitize
     assert cli._options(confirm).sanitize
     assert not cli._options(off).sanitize
+
+
+def test_confirm_sets_static_beside_dynamic_per_line(tmp_path):
+    from fuselint.runtime.sanitize import memory_agreement
+
+    kernel = str(tmp_path / "k.py")
+    lint = [{"code": "FL403", "path": kernel, "line": 15}, {"code": "FL401", "path": kernel, "line": 30},
+            {"code": "FL004", "path": kernel, "line": 40}]
+    section = {"violations": [{"line": 15, "detail": "read past the end"}, {"line": 22, "detail": "write before the start"},
+                              {"line": None, "detail": "guard bytes changed"}]}
+    rows = {r["line"]: r["verdict"] for r in memory_agreement(lint, section, kernel)["rows"]}
+    assert rows == {15: "confirmed", 22: "shown only by the run (a static miss)", 30: "flagged, not shown by this run"}
+    assert memory_agreement(lint, section, kernel)["guard_only"] == ["guard bytes changed"]

@@ -1010,6 +1010,59 @@ def _name_nodes(node: cst.CSTNode) -> list[cst.Name]:
     return [n for child in children(node) for n in _name_nodes(child)]
 
 
+# host calls that keep a tensor's size (a padded tensor stays padded through them)
+_SIZE_KEEPING_METHODS = {"view", "reshape", "contiguous", "flatten", "to", "clone", "cumsum", "float", "int", "long"}
+_ALLOCATIONS = {"zeros", "empty", "full", "ones", "new_zeros", "new_empty", "new_full", "new_ones"}
+
+
+def padded_on_host(kernel: "Kernel", param: str) -> bool:
+    """Does every launch pass this pointer a tensor the host padded before the launch:
+    `F.pad(...)`, or an allocation sized by a block the kernel tiles with (`torch.zeros(H_padded)`
+    with `H=H_padded` at the launch) or by a padded size (`next_multiple`), followed through
+    size-keeping calls (`.view`, `.reshape`, `torch.cumsum`)? Then a tail past the kernel's
+    own bound can still be inside the allocation: unknown, not a finding."""
+    launches = kernel.launches
+    if not launches:
+        return False
+    blocks = {e.node.value for e in tile_extents_of(kernel) if isinstance(e.node, cst.Name)}
+    for launch in launches:
+        arg = launch.argument_for(kernel, param)
+        block_args = {code_of(a) for b in blocks if (a := launch.argument_for(kernel, b)) is not None}
+        if arg is None or not _padded(kernel, arg, launch.scope, block_args, 0):
+            return False
+    return True
+
+
+def tile_extents_of(kernel: "Kernel"):
+    from fuselint.model.kernel import tile_extents
+
+    return tile_extents(kernel)
+
+
+def _padded(kernel, node, scope, block_args: set, depth: int) -> bool:
+    if depth > 8 or node is None:
+        return False
+    if isinstance(node, cst.Name):
+        values = [v for v in scope.assignments.get(node.value) or [] if v is not None]
+        return any(_padded(kernel, v, scope, block_args, depth + 1) for v in values)
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    args = [a.value for a in node.args if a.keyword is None]
+    if name == "pad":
+        return True
+    if name in _ALLOCATIONS and args:
+        size = code_of(args[0])
+        return any(b in size for b in block_args if b) or "pad" in size.lower() or "multiple" in size.lower()
+    if name in _SIZE_KEEPING_METHODS and isinstance(func, cst.Attribute):
+        # x.view(...), x.cumsum(0) keep x's size; so does torch.cumsum(x, 0)
+        module_function = kernel.imports.qualname(func) is not None or code_of(func.value) in ("torch",)
+        receiver = (args[0] if args else None) if module_function else func.value
+        return _padded(kernel, receiver, scope, block_args, depth + 1)
+    return False
+
+
 def _mentions(key: Key, vector: Key) -> bool:
     """Does a condition mention every term of an index vector (it bounds it somehow)?"""
     wanted = set(_terms(vector))
@@ -1075,7 +1128,8 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
             verdict = model.judge(vector, extent.bound, facts, equalities)
             mentioned = any(_mentions(k, vector) for k in kept)
             if (verdict.kind == "unknown" and extent.node is not None and not any(h.constant is not None for h in own.hi)
-                    and not (extent.site is not None and exclusive(kernel, extent.site, access.call))):
+                    and not (extent.site is not None and exclusive(kernel, extent.site, access.call))
+                    and not padded_on_host(kernel, found[0])):
                 # A mask elsewhere says this vector can pass the bound (else it would not be
                 # there), and nothing shows this access stays below it.
                 verdict = Verdict("passes", verdict.range, None)

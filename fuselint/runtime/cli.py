@@ -161,12 +161,19 @@ def confirm_command(args) -> int:
         kill_all_children()
     report["lint"] = lint_summary(findings)
     report["agreement"] = agreement(report["lint"], report)
+    if "sanitize" in report:
+        from .sanitize import memory_agreement
+
+        report["memory"] = memory_agreement(report["lint"]["findings"], report["sanitize"], args.kernel)
     lint_lines = [f"lint: {len(findings)} finding(s), {report['lint']['fatal']} fatal"] + [
         f"  {f['path']}:{f['line']}:{f['column']}: {f['code']} {f['name']}{' (fatal)' if f['fatal'] else ''}: {f['message']}"
         for f in report["lint"]["findings"]]
     _print_report(report, args, lint_lines)
     if not args.json:
         print(f"lint and run {'agree' if report['agreement']['agree'] else 'DISAGREE'}: {report['agreement']['detail']}")
+        for row in report.get("memory", {}).get("rows", []):
+            print(f"memory safety, line {row['line']}: {row['verdict']} (static: {row['static'] or '-'}; "
+                  f"run: {row['dynamic'] or '-'})")
     ok = report["lint"]["fatal"] == 0 and report["verdict"] == "pass"
     return EXIT_PASS if ok else EXIT_FAIL
 
