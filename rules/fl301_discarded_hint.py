@@ -1,8 +1,36 @@
 from __future__ import annotations
 
+import libcst as cst
+
+from fuselint.findings import Edit
 from fuselint.model.offsets import HINTS, discarded_calls
 from fuselint.model.source import code_of
+from fuselint.model.walk import Walker
 from fuselint.rule import Rule
+
+
+class _Statements(Walker):
+    """The expression statements of a kernel body."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Expr] = []
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self.found.append(node)
+
+
+def _bind(kernel, call: cst.Call) -> Edit | None:
+    """`tl.multiple_of(offs, 16)` as a statement becomes `offs = tl.multiple_of(offs, 16)`, when
+    its first argument is a plain name (then the hint reaches every later use of it)."""
+    if not call.args or not isinstance(call.args[0].value, cst.Name) or call.args[0].keyword is not None:
+        return None
+    statements = _Statements()
+    statements.walk(kernel.node.body)
+    for expr in statements.found:
+        if expr.value is call:
+            target = cst.AssignTarget(cst.Name(call.args[0].value.value))
+            return Edit(expr, cst.Assign(targets=[target], value=call, semicolon=expr.semicolon))
+    return None
 
 
 class DiscardedHint(Rule):
@@ -26,6 +54,8 @@ class DiscardedHint(Rule):
     ```python
     offs_d = tl.multiple_of(pid * BLOCK_D + tl.arange(0, BLOCK_D), BLOCK_D)
     ```
+    `--fix` binds the result to the hinted name (`offs_d = tl.multiple_of(offs_d, BLOCK_D)`)
+    when the first argument is a plain name.
     """
 
     code, name = "FL301", "discarded-hint"
@@ -36,7 +66,7 @@ class DiscardedHint(Rule):
             if hint in HINTS:
                 target = code_of(call.args[0].value) if call.args else "its argument"
                 yield self.report(call, f"the result of tl.{hint}(...) is not used, so the hint is lost: "
-                                        f"assign it (`{target} = {code_of(call)}`)")
+                                        f"assign it (`{target} = {code_of(call)}`)", fix=_bind(kernel, call))
 
     VALID = [
         """
