@@ -110,6 +110,26 @@ def scale_rows(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
 def launch(x, y, n_rows, N):
     scale_rows[(n_rows,)](x, y, N, x.stride(0), BLOCK_N=triton.next_power_of_2(N))
 """,
+        # the same loop with the K tail masked on both loads
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_times_matrix(a_ptr, b_ptr, c_ptr, K, N, stride_ak, stride_bk, BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr):
+    offs_k = tl.arange(0, BLOCK_K)
+    offs_n = tl.arange(0, BLOCK_N)
+    a_ptrs = a_ptr + offs_k * stride_ak
+    b_ptrs = b_ptr + offs_k[:, None] * stride_bk + offs_n[None, :]
+    acc = tl.zeros((BLOCK_N,), dtype=tl.float32)
+    for k in range(0, K, BLOCK_K):
+        a = tl.load(a_ptrs, mask=offs_k + k < K, other=0.0)
+        b = tl.load(b_ptrs, mask=(offs_k[:, None] + k < K) & (offs_n[None, :] < N), other=0.0)
+        acc += tl.sum(a[:, None] * b, axis=0)
+        a_ptrs += BLOCK_K * stride_ak
+        b_ptrs += BLOCK_K * stride_bk
+    tl.store(c_ptr + offs_n, acc, mask=offs_n < N)
+""",
     ]
     INVALID = [
         # FlagGems #5231's shape: the store masked, the input load not
@@ -165,5 +185,25 @@ def row_dot(a_ptr, b_ptr, out_ptr, K, BLOCK_K: tl.constexpr):
         offs = k + tl.arange(0, BLOCK_K)
         acc += tl.load(a_ptr + offs) * tl.load(b_ptr + offs, mask=offs < K, other=0.0)  # error
     tl.store(out_ptr + tl.arange(0, BLOCK_K), acc)
+""",
+        # a pointer advanced in the K loop: `a_ptrs` is `a_ptr + (offs_k + k) * stride_ak` in iteration k
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_times_matrix(a_ptr, b_ptr, c_ptr, K, N, stride_ak, stride_bk, BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr):
+    offs_k = tl.arange(0, BLOCK_K)
+    offs_n = tl.arange(0, BLOCK_N)
+    a_ptrs = a_ptr + offs_k * stride_ak
+    b_ptrs = b_ptr + offs_k[:, None] * stride_bk + offs_n[None, :]
+    acc = tl.zeros((BLOCK_N,), dtype=tl.float32)
+    for k in range(0, K, BLOCK_K):
+        a = tl.load(a_ptrs)  # error
+        b = tl.load(b_ptrs, mask=(offs_k[:, None] + k < K) & (offs_n[None, :] < N), other=0.0)
+        acc += tl.sum(a[:, None] * b, axis=0)
+        a_ptrs += BLOCK_K * stride_ak
+        b_ptrs += BLOCK_K * stride_bk
+    tl.store(c_ptr + offs_n, acc, mask=offs_n < N)
 """,
     ]

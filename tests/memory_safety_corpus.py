@@ -10,6 +10,10 @@ REVIEWED = {
     # Iluvatar sparse attention: heads padded to H = next_power_of_2(h); q is read for every padded
     # head ("will load OOB for h >= H_ACTUAL but we mask later", says the source): a true bug.
     ("flag_gems/runtime/backend/_iluvatar/fused/sparse_attention.py", 52, "FL403"): "true: q read for padded heads (the source says OOB)",
+    # Ascend bmm: B is read with rows bounded in K (mask_b) but columns offs_n never bounded; the
+    # grid rounds N up, so the last column tile reads past each row, and past B's end on its last
+    # row (true bug, read only; the store is masked). Ascend fork.
+    ("flag_gems/runtime/backend/_ascend/ops/bmm.py", 78, "FL402"): "true: B columns past N in the last column tile",
     # Kunlunxin unique: cumsum_in is read with the tile's i0 unmasked while every other read of
     # i0 masks `i0 < num_tasks`; but the host pads it to a multiple of 2048 elements
     # (unique.py:1296-1349: zeros(next_multiple), pad(ne_result, ...)). The read is in a

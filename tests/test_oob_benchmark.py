@@ -19,9 +19,6 @@ MISSED = {
     # Mean + j // N: the mask bounds j (j < M * N), the load indexes j // N; the model keeps no
     # extent for a quotient of a masked vector.
     "flaggems_413_instance_norm",
-    # a_ptrs += BLOCK_SIZE_K * stride_ak in the K loop: a pointer advanced by the loop is a join
-    # of bindings, unknown to the offsets model.
-    "triton_630_gemm_k_tail",
 }
 
 

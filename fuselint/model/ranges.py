@@ -972,34 +972,135 @@ class AxisCheck:
 def index_groups(kernel: "Kernel", access: "Access") -> tuple[str, list[Counter]] | None:
     """The base pointer parameter of an access and its index vectors: the terms added to the
     base with stride 1 (program and tile terms together, `pid * B + tl.arange(0, B)`), and each
-    tile vector multiplied by a stride (`rows[:, None] * stride`). Static shifts are kept in
-    the first group. None when the pointer has no single base parameter."""
+    tile vector multiplied by a stride (`rows[:, None] * stride`), joined by the program terms
+    of the same stride (`k * stride_ak` of a pointer advanced in a loop joins
+    `offs_k[None, :] * stride_ak`). Static shifts are kept in the first group. None when the
+    pointer has no single base parameter."""
     from fuselint.model.offsets import offsets_of
 
-    offsets = offsets_of(kernel, access)
-    if offsets is None:
-        return None
     canon = canon_of(kernel)
-    terms = [t for term in _terms(canon.key(access.pointer)) for t in _terms(without_slices(term))]
-    base = ("param", offsets.base)
-    if base not in terms:
+    key = pointer_key(kernel, access)
+    terms = [t for term in _terms(key) for t in _terms(without_slices(term))]
+    if key is canon.key(access.pointer):
+        offsets = offsets_of(kernel, access)  # the offsets model's choice of base, when it has one
+        base = None if offsets is None else ("param", offsets.base)
+    else:
+        base = _base_of(kernel, terms)
+    if base is None or base not in terms:
         return None
     terms.remove(base)
     direct: Counter = Counter()
-    groups: list[Counter] = []
+    groups: list[tuple[Counter, Counter]] = []  # (vector terms, stride factors)
     for term in terms:
         negative = term[0] == "neg"
         inner = term[1] if negative else term
         if inner[0] == "prod":
-            varying = [f for f in bag_items(inner) if not canon.is_static(f)]
+            factors = bag_items(inner)
+            varying = [f for f in factors if not canon.is_static(f)]
             if len(varying) == 1 and canon.facts(varying[0])[0]:
                 part = Counter(_negate(t) if negative else t for t in _terms(varying[0]))
-                groups.append(part)
+                groups.append((part, Counter(f for f in factors if canon.is_static(f))))
                 continue
         direct[term] += 1
+    for term in list(direct.elements()):
+        negative = term[0] == "neg"
+        inner = term[1] if negative else term
+        if inner[0] != "prod":
+            continue
+        factors = bag_items(inner)
+        varying = [f for f in factors if not canon.is_static(f)]
+        stride = Counter(f for f in factors if canon.is_static(f))
+        for part, group_stride in groups:
+            if len(varying) == 1 and group_stride and not (group_stride - stride):
+                # k * TILE_K * N beside offs_k * N: the vector gains k * TILE_K
+                rest = list((stride - group_stride).elements())
+                moved = varying[0] if not rest else canon._combine("Multiply", varying[0], _bag("prod", rest) if len(rest) > 1 else rest[0])
+                part[_negate(moved) if negative else moved] += 1
+                direct[term] -= 1
+                break
+    direct = +direct
+    out = [part for part, _ in groups]
     if direct:
-        groups.insert(0, direct)
-    return offsets.base, groups
+        out.insert(0, direct)
+    return base[1], out
+
+
+def _base_of(kernel: "Kernel", terms: list) -> Key | None:
+    """The one pointer parameter among a pointer's terms (as `offsets_of` chooses it); None
+    when there is not exactly one, or when a tile term is data (a gather)."""
+    from fuselint.model.offsets import _constexpr, _is_pointer_name
+
+    canon = canon_of(kernel)
+    candidates = [t for t in terms if t[0] == "param" and not _constexpr(kernel, t[1])]
+    if len(candidates) > 1:
+        candidates = [t for t in candidates if _is_pointer_name(t[1])]
+    if len(candidates) != 1:
+        return None
+    for term in terms:
+        tile, _, unknown, load = canon.facts(term)
+        if tile and (unknown or load):
+            return None
+    return candidates[0]
+
+
+def pointer_key(kernel: "Kernel", access: "Access") -> Key:
+    """The canonical key of an access's pointer, with a pointer advanced in its loop
+    (`a_ptrs += BLOCK_K * stride_ak` in `for k in range(0, K, BLOCK_K)`) resolved to its value
+    in iteration `k`: `a_ptrs0 + k * stride_ak`."""
+    canon = canon_of(kernel)
+    node = access.pointer
+    key = canon.key(node)
+    if isinstance(node, cst.Name) and key[0] == "phi":
+        resolved = _advanced(kernel, node)
+        if resolved is not None:
+            return resolved
+    return key
+
+
+def _advanced(kernel: "Kernel", node: cst.Name) -> Key | None:
+    canon = canon_of(kernel)
+    flow = canon.flow
+    place = flow.names.get(id(node))
+    reaching = canon.reaching(node.value, place)
+    if place is None or reaching is None or len(reaching) != 2:
+        return None
+    initial = [b for b in reaching if b.kind == "assign" and b.value is not None]
+    steps = [b for b in reaching if b.kind == "aug" and isinstance(b.node, cst.AugAssign)
+             and isinstance(b.node.operator, cst.AddAssign)]
+    if len(initial) != 1 or len(steps) != 1:
+        return None
+    step_place = flow.bound.get(id(steps[0].node))
+    if step_place is None or step_place.order < place.order:
+        return None  # read after the advance in the same iteration: not modelled
+    loops = [r for r in step_place.regions if r[1] == "loop"]
+    if not loops or loops[-1] not in place.regions:
+        return None
+    loop = next((l for l in kernel.loops if id(l.node) == loops[-1][0]), None)
+    if loop is None or not isinstance(loop.node, cst.For) or not isinstance(loop.node.target, cst.Name):
+        return None
+    call = loop.iter
+    if not (isinstance(call, cst.Call) and ((isinstance(call.func, cst.Name) and call.func.value == "range")
+                                            or kernel.imports.tl_function(call.func) in ("range", "static_range"))):
+        return None
+    args = [a.value for a in call.args if a.keyword is None]
+    if not 1 <= len(args) <= 3 or (len(args) >= 2 and canon.key(args[0]) != ("const", 0)):
+        return None  # a loop that does not start at 0
+    increment = canon.key(steps[0].value)
+    if not canon.is_static(increment):
+        return None
+    counter = ("loop", loop.node.target.value, id(loop.node))
+    if len(args) == 3:
+        step = canon.key(args[2])
+        factors = bag_items(increment) if increment[0] == "prod" else [increment]
+        if step not in factors:
+            return None
+        factors = list(factors)
+        factors.remove(step)
+        per_unit = factors[0] if len(factors) == 1 else _bag("prod", factors) if factors else ("const", 1)
+        advance = canon._combine("Multiply", counter, per_unit)
+    else:
+        advance = canon._combine("Multiply", counter, increment)
+    return canon._combine("Add", canon.key(initial[0].value), advance)
 
 
 def _name_nodes(node: cst.CSTNode) -> list[cst.Name]:
@@ -1113,6 +1214,9 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
     _, groups = found
     facts, kept = model.kept_facts(access)
     equalities = model.equalities(kept)
+    # a mask or guard the model cannot read (a join of branches, a loaded flag) may bound
+    # anything: every vector of this access is then unknown, never unbounded
+    opaque_mask = any(canon_of(kernel).facts(k)[2] for k in kept)
     checks = []
     canon = model.canon
     for group in groups:
@@ -1129,12 +1233,16 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
             mentioned = any(_mentions(k, vector) for k in kept)
             if (verdict.kind == "unknown" and extent.node is not None and not any(h.constant is not None for h in own.hi)
                     and not (extent.site is not None and exclusive(kernel, extent.site, access.call))
-                    and not padded_on_host(kernel, found[0])):
+                    and not padded_on_host(kernel, found[0])
+                    and not opaque_mask
+                    and not (extent.site is not None and id(extent.site) in model.guards.divisible
+                             and not model.divisibility_guarded(access))):
+                # (a bound stated only under a flag for uneven sizes belongs to that branch)
                 # A mask elsewhere says this vector can pass the bound (else it would not be
                 # there), and nothing shows this access stays below it.
                 verdict = Verdict("passes", verdict.range, None)
                 verdict.stated = True
-            checks.append(AxisCheck(vector, extent, verdict, own.hi != plain.hi or mentioned))
+            checks.append(AxisCheck(vector, extent, verdict, own.hi != plain.hi or mentioned or opaque_mask))
     cache[id(access.call)] = checks
     return checks
 
@@ -1174,8 +1282,8 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             if not passing:
                 continue
             check = passing[0]
-            named = [c.extent.named for c in checks + passing if c.extent.named and c.extent.named not in mask_names]
-            named = [n for n in named if _bounds_only(model, n, access)]
+            named = [c.extent.named for c in group if c.extent.named and c.extent.named not in mask_names]
+            named = [n for n in named if _bounds_only(model, n, access) and _bound_before(model, n, access)]
             if named:
                 out.append(Overrun(access, check, "unused", named[0]))
             elif access.mask is not None and any(c.bounded_here for c in checks):
@@ -1185,6 +1293,16 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             break
     kernel.__dict__["_overruns"] = out
     return out
+
+
+def _bound_before(model: RangeModel, name: str, access: "Access") -> bool:
+    """Is the named mask computed before the access (a mask computed later, for a store after
+    a loop, was not written for this access)?"""
+    flow = model.canon.flow
+    bindings = model.kernel.bindings.get(name) or []
+    where = flow.bound.get(id(bindings[0].node)) if bindings else None
+    here = flow.names.get(id(access.call))
+    return where is not None and here is not None and where.order < here.order
 
 
 def _bounds_only(model: RangeModel, name: str, access: "Access") -> bool:
@@ -1234,7 +1352,7 @@ def offset_key(kernel: "Kernel", access: "Access") -> Key | None:
     if found is None:
         return None
     base = ("param", found[0])
-    terms = list(_terms(canon_of(kernel).key(access.pointer)))
+    terms = list(_terms(pointer_key(kernel, access)))
     if base not in terms:
         return None
     terms.remove(base)
