@@ -206,4 +206,17 @@ def row_times_matrix(a_ptr, b_ptr, c_ptr, K, N, stride_ak, stride_bk, BLOCK_K: t
         b_ptrs += BLOCK_K * stride_bk
     tl.store(c_ptr + offs_n, acc, mask=offs_n < N)
 """,
+        # FlagGems #413: the mask bounds j < M * N; Mean is read at j // N (bounded by M) unmasked
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def per_row_scale(x_ptr, mean_ptr, y_ptr, M, N, BLOCK: tl.constexpr):
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = j < M * N
+    x = tl.load(x_ptr + j, mask=mask)
+    mean = tl.load(mean_ptr + j // N)  # error
+    tl.store(y_ptr + j, x - mean, mask=mask)
+""",
     ]

@@ -280,6 +280,7 @@ class RangeModel:
             if len(c.call.args) == 1 and isinstance(c.call.args[0].value, cst.Name)
         }
         self._extents: list[Extent] | None = None
+        self._loop_extents: list[Extent] = []
 
     # --- symbols of parameters and launches ------------------------------------------------------
     def param(self, name: str) -> Range:
@@ -570,6 +571,10 @@ class RangeModel:
                 hi = tuple(Lin({m: c // d for m, c in h.terms.items()}) for h in left.hi
                            if all(c % d == 0 for m, c in h.terms.items() if m))
                 return Range((Lin.const(0),), hi)
+        if symbol == "//" and right.lo == right.hi and len(right.hi) == 1 and _nonnegative(self.symbols, left.lo):
+            # j // N with j <= M * N - 1 is at most M - 1
+            hi = tuple(q - Lin.const(1) for h in left.hi if (q := _divide(h + Lin.const(1), right.hi[0])) is not None)
+            return Range((Lin.const(0),), hi)
         if symbol in ("//", ">>") and _nonnegative(self.symbols, left.lo):
             return Range((Lin.const(0),), ())
         return UNKNOWN
@@ -669,9 +674,12 @@ class RangeModel:
 
         def add(key: Key, how: str, node, named=None, site=None) -> None:
             for bag, rng in self._fact(key, with_equality=False):
-                if rng.hi and not any(t[0] == "loop" for t in bag) and canon.facts(_bag("sum", bag))[0]:
-                    found.append(Extent(_bag("sum", bag) if len(bag) > 1 else bag[0], rng.hi[0] + Lin.const(1),
-                                        how, node, named, site))
+                if rng.hi and canon.facts(_bag("sum", bag))[0]:
+                    extent = Extent(_bag("sum", bag) if len(bag) > 1 else bag[0], rng.hi[0] + Lin.const(1),
+                                    how, node, named, site)
+                    # vectors that move with a loop variable are judged by their loop's tiling
+                    # (structural extents); their masks only serve quotients (`j // N`)
+                    (self._loop_extents if any(t[0] == "loop" for t in bag) else found).append(extent)
 
         for access in kernel.accesses:
             if access.mask is not None:
@@ -1178,6 +1186,50 @@ def _mentions(key: Key, vector: Key) -> bool:
     return wanted <= seen
 
 
+def _divide(value: Lin, divisor: Lin) -> Lin | None:
+    """`value / divisor` when the divisor is one symbol product (or a positive literal) that
+    divides every monomial; None otherwise."""
+    if divisor.constant is not None:
+        d = divisor.constant
+        if d <= 0 or any(c % d for c in value.terms.values()):
+            return None
+        return Lin({m: c // d for m, c in value.terms.items()})
+    if len(divisor.terms) != 1:
+        return None
+    (dm, dc), = divisor.terms.items()
+    if dc != 1:
+        return None
+    out = {}
+    for monomial, coefficient in value.terms.items():
+        rest = list(monomial)
+        for symbol in dm:
+            if symbol not in rest:
+                return None
+            rest.remove(symbol)
+        out[tuple(rest)] = out.get(tuple(rest), 0) + coefficient
+    return Lin(out)
+
+
+def _quotient_extents(model: RangeModel, varying: Counter) -> list[Extent]:
+    """`j < M * N` bounds `j // N` by `M`: an extent for each quotient of a bounded vector that
+    an access indexes (instance norm's `Mean + j // N`)."""
+    found = []
+    for term in varying:
+        if term[0] != "bin" or term[1] != "//" or not model.canon.is_static(term[3]):
+            continue
+        divisor = model.range_of(term[3])
+        if not (divisor.hi and divisor.lo == divisor.hi):
+            continue
+        inner = Counter(_terms(without_slices(term[2])))
+        for extent in model.extents() + model._loop_extents:
+            if Counter(_terms(extent.vector)) == inner:
+                bound = _divide(extent.bound, divisor.hi[0])
+                if bound is not None:
+                    found.append(Extent(term, bound, f"{extent.how} (divided by `{render(term[3])}`)", extent.node,
+                                        None, extent.site))
+    return found
+
+
 def _row_term(model: RangeModel, term: Key) -> bool:
     """Is a term a row offset beside an index vector (`row * stride`, `pid * N`): a product
     with a run-time size or stride? A bare loop variable or `pid * BLOCK` is a step of the
@@ -1225,6 +1277,7 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
                    if not (Counter(_terms(e.vector)) - varying)
                    and all(_row_term(model, t) for t in (varying - Counter(_terms(e.vector))))]
         extents += model.structural_extents(varying)
+        extents += _quotient_extents(model, varying)
         for extent in extents:
             vector = extent.vector
             own = model.range_of(vector, facts)
