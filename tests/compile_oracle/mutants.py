@@ -126,6 +126,51 @@ def _indent(text: str, prefix: str) -> str:
     return "".join(prefix + line if line.strip() else line for line in text.splitlines(True))
 
 
+def _replace(lines: list[str], node: ast.AST, text: str) -> bool:
+    """Replace a one-line node's source with `text`; False when it spans lines."""
+    if node.lineno != node.end_lineno:
+        return False
+    line = lines[node.lineno - 1]
+    start, end = _char(line, node.col_offset), _char(line, node.end_col_offset)
+    lines[node.lineno - 1] = line[:start] + text + line[end:]
+    return True
+
+
+def _char(line: str, byte_offset: int) -> int:
+    return len(line.encode()[:byte_offset].decode(errors="ignore"))
+
+
+def _calls(node: ast.AST, attr: str):
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == attr:
+            yield sub
+
+
+def _rewrite(kind: str, node: ast.FunctionDef, lines: list[str]) -> bool:
+    """Change the kernel's own code in place: the first `tl.arange(0, X)` becomes
+    `tl.arange(0, 48)`; the first `for` loop starts with `break`; the first load with a mask
+    and `other` gets `mask=None`. False when the kernel has no such code."""
+    if kind == "arange-extent":
+        for call in _calls(node, "arange"):
+            if len(call.args) == 2 and isinstance(call.args[0], ast.Constant) and call.args[0].value == 0:
+                return _replace(lines, call.args[1], "48")
+        return False
+    if kind == "loop-break":
+        loop = next((n for n in ast.walk(node) if isinstance(n, ast.For) and n.body[0].lineno > n.lineno), None)
+        if loop is None:
+            return False
+        first = lines[loop.body[0].lineno - 1]
+        lines.insert(loop.body[0].lineno - 1, re.match(r"\s*", first).group(0) + "break\n")
+        return True
+    if kind == "load-mask-none":
+        for call in _calls(node, "load"):
+            keywords = {k.arg: k for k in call.keywords}
+            if "mask" in keywords and "other" in keywords:
+                return _replace(lines, keywords["mask"].value, "None")
+        return False
+    raise ValueError(kind)
+
+
 def mutate(seed: Seed, operator: Operator) -> tuple[str, tuple[int, int]] | None:
     """The seed's module with the operator applied to the kernel, and the kernel's line span
     (decorators included) in the mutant; None when the operator does not apply."""
@@ -136,6 +181,12 @@ def mutate(seed: Seed, operator: Operator) -> tuple[str, tuple[int, int]] | None
     if node is None:
         return None
     lines = seed.source.splitlines(True)
+    if operator.rewrite:
+        if not _rewrite(operator.rewrite, node, lines):
+            return None
+        mutant = "".join(lines)
+        mutated = next(n for n in ast.parse(mutant).body if isinstance(n, ast.FunctionDef) and n.name == seed.kernel)
+        return mutant, (min([d.lineno for d in mutated.decorator_list] + [mutated.lineno]), mutated.end_lineno)
     first = node.body[0]
     has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) and isinstance(first.value.value, str)
     anchor = node.body[1] if has_doc and len(node.body) > 1 else first

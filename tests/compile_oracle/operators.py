@@ -20,6 +20,7 @@ class Operator:
     body: str  # statements to add at the top of the kernel; `{ptr}` is a pointer parameter
     module: str = ""  # a definition to add before the kernel
     needs_pointer: bool = False
+    rewrite: str = ""  # instead of adding lines, change the kernel's own code (see mutants.REWRITES)
 
 
 OPERATORS = [
@@ -60,6 +61,10 @@ OPERATORS = [
              "_fl_m = tl.load({ptr} + tl.arange(0, 16)[:, None] + tl.arange(0, 16)[None, :], mask=tl.arange(0, 32) < 8)",
              needs_pointer=True),
     Operator("absent-tl-function", "error", "_fl_m = tl.tanh(tl.zeros((16,), dtype=tl.float32))"),
+    # in place: the kernel's own code changed where it stands (seeds without such code are skipped)
+    Operator("own-arange-extent-48", "error", "", rewrite="arange-extent"),
+    Operator("own-loop-break", "error", "", rewrite="loop-break"),
+    Operator("own-load-mask-none", "error", "", rewrite="load-mask-none"),
     # rejected by one version only (3.6): the oracle of each version decides
     Operator("chained-compare", "error (3.6)", "_fl_m = tl.program_id(0)\nif 0 <= _fl_m < 4:\n    pass"),
     Operator("walrus", "error (3.6)", "if (_fl_m := tl.program_id(0)) > 0:\n    pass"),
