@@ -304,3 +304,16 @@ def test_agreement_counts_fl302_as_predicting_the_mutation_check():
     assert agreement(fl302, report(["mutation"]))["agree"] is True
     assert agreement(fl302, report(["mutation", "values"]))["agree"] is False  # values were not predicted
     assert agreement({"fatal": 0, "findings": []}, report(["mutation"]))["agree"] is False
+
+
+def test_agreement_counts_the_guarded_run_and_memory_findings():
+    from fuselint.runtime.cli import agreement
+
+    passed = {"stages": {"compile": {"status": "pass"}, "correctness": {"status": "pass"}},
+              "sanitize": {"violations": [{"line": 9, "detail": "write past the end"}]}}
+    assert agreement({"fatal": 0, "findings": []}, passed)["agree"] is False  # sanitize failed, nothing predicted it
+    memory = {"fatal": 0, "findings": [{"code": "FL403", "fatal": False}]}
+    assert agreement(memory, passed)["agree"] is True
+    corrupted = {"stages": {"correctness": {"status": "fail", "problems": [{"check": "values"}]}},
+                 "sanitize": {"violations": [{"line": 9}]}}
+    assert agreement(memory, corrupted)["agree"] is True

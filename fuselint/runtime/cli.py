@@ -184,25 +184,36 @@ def lint_summary(findings) -> dict:
     return {"findings": rows, "fatal": sum(r["fatal"] for r in rows)}
 
 
-# House-rule findings (not fatal: they compile) that predict one check of the run failing.
-PREDICTED_CHECKS = {"FL302": "mutation"}  # stores-into-input: the caller's tensors change
+# House-rule and memory findings (not fatal: they compile) predict that some checks of the run
+# fail: FL302 stores-into-input the mutation check; an FL4xx access out of bounds the guarded
+# run (sanitize) and the values it may corrupt.
+PREDICTED_CHECKS = {"FL302": {"mutation"}, "FL4": {"sanitize", "values", "unwritten", "magnitude", "finite"}}
+
+
+def _predicted(codes: set[str]) -> set[str]:
+    return {check for prefix, checks in PREDICTED_CHECKS.items()
+            if any(code.startswith(prefix) for code in codes) for check in checks}
 
 
 def agreement(lint: dict, report: dict) -> dict:
-    """The lint predicts failure iff it has a fatal finding, or a finding that predicts the
-    very checks that failed (FL302 predicts the mutation check); the run decides."""
+    """The lint predicts failure iff it has a fatal finding, or findings that predict the very
+    checks that failed; the run (its stages and the guarded run) decides."""
     failed = [name for name, s in report["stages"].items() if s["status"] == "fail"]
+    if report.get("sanitize", {}).get("violations"):
+        failed.append("sanitize")
     codes = sorted({f["code"] for f in lint["findings"] if f["fatal"]})
     if lint["fatal"] and failed:
-        return {"agree": True, "detail": f"the lint predicted failure ({', '.join(codes)}) and stage(s) {', '.join(failed)} failed"}
+        return {"agree": True, "detail": f"the lint predicted failure ({', '.join(codes)}) and {', '.join(failed)} failed"}
     if lint["fatal"]:
         return {"agree": False, "detail": f"the lint predicted failure ({', '.join(codes)}) but every stage passed: a false positive?"}
-    if failed == ["correctness"]:
-        predictors = {f["code"] for f in lint["findings"] if f["code"] in PREDICTED_CHECKS}
-        checks = {p["check"] for p in report["stages"]["correctness"].get("problems", [])}
-        if checks and checks <= {PREDICTED_CHECKS[code] for code in predictors}:
+    if failed and set(failed) <= {"correctness", "sanitize"}:
+        found = {f["code"] for f in lint["findings"]}
+        checks = {p["check"] for p in report["stages"]["correctness"].get("problems", [])} if "correctness" in failed else set()
+        checks |= {"sanitize"} if "sanitize" in failed else set()
+        predictors = sorted(code for code in found if _predicted({code}) & checks)
+        if checks and checks <= _predicted(found):
             return {"agree": True, "detail": f"the lint predicted the failing check(s) {', '.join(sorted(checks))} "
-                                             f"({', '.join(sorted(predictors))}) and stage correctness failed"}
+                                             f"({', '.join(predictors)}) and {', '.join(failed)} failed"}
     if failed:
-        return {"agree": False, "detail": f"the lint found nothing fatal but stage(s) {', '.join(failed)} failed: a miss of the linter?"}
+        return {"agree": False, "detail": f"the lint found nothing fatal but {', '.join(failed)} failed: a miss of the linter?"}
     return {"agree": True, "detail": "the lint found nothing fatal and every stage passed"}
