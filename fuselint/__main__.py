@@ -1,5 +1,3 @@
-import sys
+from fuselint.cli import entry
 
-from fuselint.cli import main
-
-sys.exit(main())
+entry()

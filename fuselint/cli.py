@@ -166,3 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     return args.func(args)
+
+
+def entry() -> None:
+    """The `fuselint` command: main(), then exit without tearing the interpreter down. Freeing
+    every parsed tree and module one by one takes a sixth of a small file's whole run."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away, or the stream is closed
+        code = code or EXIT_ERROR
+    os._exit(code)
