@@ -16,11 +16,6 @@ from fuselint.model.walk import Walker
 JIT = {"triton.jit", "triton.runtime.jit", "triton.runtime.jit.jit", "triton.runtime.jit.JITFunction"}
 AUTOTUNE = {"triton.autotune", "triton.runtime.autotune", "triton.runtime.autotuner.autotune"}
 HEURISTICS = {"triton.heuristics", "triton.runtime.heuristics", "triton.runtime.autotuner.heuristics"}
-# Decorators that make a function callable from kernels without being a kernel itself.
-DEVICE_DECORATORS = {
-    "triton.constexpr_function", "triton.language.core.builtin", "triton.language.core.extern",
-    "triton.language.builtin", "triton.language.extern", "triton.language.core._tensor_member_fn",
-}
 
 
 @dataclass

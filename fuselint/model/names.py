@@ -15,8 +15,6 @@ TL = "triton.language"
 _TL_MODULES = ("triton.language.core.", "triton.language.math.", "triton.language.standard.",
                "triton.language.semantic.", "triton.language.random.")
 
-LIBDEVICE_MARK = ".libdevice."
-
 
 def dotted(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
@@ -95,9 +93,6 @@ class ImportTable:
                 return local
         return None
 
-    def imports_module(self, module: str) -> bool:
-        return any(v == module or v.startswith(module + ".") for v in self.aliases.values())
-
 
 def tl_member(full: str) -> str | None:
     for prefix in _TL_MODULES:
@@ -106,7 +101,3 @@ def tl_member(full: str) -> str | None:
     if full.startswith(TL + "."):
         return full[len(TL) + 1:]
     return None
-
-
-def is_libdevice(full: str | None) -> bool:
-    return full is not None and (LIBDEVICE_MARK in full or full.endswith(".libdevice"))
