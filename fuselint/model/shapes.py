@@ -306,22 +306,20 @@ class ShapeInference:
             return None
         return tuple(base[i] for i in order)
 
-    def _axis(self, node: cst.Call, position: int) -> tuple[bool, int | None]:
-        axis = _kw(node, "axis", position)
-        if axis is None or (isinstance(axis, cst.Name) and axis.value == "None"):
-            return True, None
-        value = self._dim_of(axis)
-        if isinstance(value, int):
-            return True, value
-        return False, None
-
-    def _reduce(self, node: cst.Call, position: int, receiver: cst.BaseExpression | None = None) -> Shape:
+    def _input_and_axis(self, node: cst.Call, position: int, receiver: cst.BaseExpression | None):
+        """The shape of the call's input (`x` of `tl.sum(x, axis)` or of `x.sum(axis)`) and its
+        axis: None for no axis; `known` is False when the axis is not a constant."""
         if receiver is None:
             receiver = _kw(node, "input", 0)
-            if receiver is None:
-                return None
-        base = self.shape_of(receiver)
-        known, axis = self._axis(node, position)
+        base = None if receiver is None else self.shape_of(receiver)
+        axis = _kw(node, "axis", position)
+        if axis is None or (isinstance(axis, cst.Name) and axis.value == "None"):
+            return base, True, None
+        value = self._dim_of(axis)
+        return (base, True, value) if isinstance(value, int) else (base, False, None)
+
+    def _reduce(self, node: cst.Call, position: int, receiver: cst.BaseExpression | None = None) -> Shape:
+        base, known, axis = self._input_and_axis(node, position, receiver)
         if base is None or not known:
             return None
         keep = _kw(node, "keep_dims", 99)
@@ -336,12 +334,7 @@ class ShapeInference:
         return base[:axis] + base[axis + 1:]
 
     def _expand_dims(self, node: cst.Call, position: int, receiver: cst.BaseExpression | None = None) -> Shape:
-        if receiver is None:
-            receiver = _kw(node, "input", 0)
-            if receiver is None:
-                return None
-        base = self.shape_of(receiver)
-        known, axis = self._axis(node, position)
+        base, known, axis = self._input_and_axis(node, position, receiver)
         if base is None or not known or axis is None:
             return None
         if axis < 0:
