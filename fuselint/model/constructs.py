@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from fuselint.model.kernel import _names_in as _target_names
+from fuselint.model.memo import once_per_owner
 from fuselint.model.walk import Walker, children as _children
 
 if TYPE_CHECKING:
@@ -231,24 +232,20 @@ def is_module_level(kernel: "Kernel") -> bool:
     return function is not None and function.scope.parent is kernel.module.scope and function.class_name is None
 
 
+@once_per_owner
 def body_facts(kernel: "Kernel") -> BodyFacts:
-    facts = kernel.__dict__.get("_body_facts")
-    if facts is None:
-        facts = BodyFacts()
-        _BodyScanner(kernel, facts).walk(kernel.node.body)
-        kernel.__dict__["_body_facts"] = facts
+    facts = BodyFacts()
+    _BodyScanner(kernel, facts).walk(kernel.node.body)
     return facts
 
 
+@once_per_owner
 def module_binds_unseen_names(module) -> bool:
     """True when the module can bind names the model does not see: a star import, or a use
     of `globals()`/`exec`/`setattr` at any level (then an unknown name may still exist)."""
-    cached = module.__dict__.get("_binds_unseen")
-    if cached is None:
-        scanner = _UnseenBindings()
-        scanner.walk(module.module)
-        cached = module.__dict__["_binds_unseen"] = scanner.found
-    return cached
+    scanner = _UnseenBindings()
+    scanner.walk(module.module)
+    return scanner.found
 
 
 class _UnseenBindings(Walker):
@@ -266,12 +263,14 @@ class _UnseenBindings(Walker):
 def bound_anywhere(module, name: str) -> bool:
     """Whether any statement of the module binds `name` in any scope (assignment, def, class,
     import, loop, with/except target, global)."""
-    names = module.__dict__.get("_bound_names")
-    if names is None:
-        collector = _BoundNames()
-        collector.walk(module.module)
-        names = module.__dict__["_bound_names"] = collector.names
-    return name in names
+    return name in _bound_names(module)
+
+
+@once_per_owner
+def _bound_names(module) -> set[str]:
+    collector = _BoundNames()
+    collector.walk(module.module)
+    return collector.names
 
 
 class _BoundNames(Walker):

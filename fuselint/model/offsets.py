@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
+from fuselint.model.memo import once_per_owner
 from fuselint.model.source import code_of
 from fuselint.model.walk import Walker
 
@@ -558,12 +559,9 @@ def _negate(key: Key) -> Key:
     return ("neg", key)
 
 
+@once_per_owner
 def canon_of(kernel: "Kernel") -> Canon:
-    canon = kernel.__dict__.get("_canon")
-    if canon is None:
-        canon = Canon(kernel)
-        kernel.__dict__["_canon"] = canon
-    return canon
+    return Canon(kernel)
 
 
 # --- rendering ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import (
     Key, _bag, _negate, _terms, bag_items, canon_of, conjuncts, exclusive, render, without_slices,
 )
@@ -909,13 +910,11 @@ class _SizeFlags(Walker):
                     pass
 
 
+@once_per_owner
 def _size_flags(module) -> set[str]:
-    found = module.__dict__.get("_size_flags")
-    if found is None:
-        walker = _SizeFlags()
-        walker.walk(module.module)
-        found = module.__dict__["_size_flags"] = walker.names
-    return found
+    walker = _SizeFlags()
+    walker.walk(module.module)
+    return walker.names
 
 
 def _exits(body: cst.BaseSuite) -> bool:
@@ -957,12 +956,9 @@ def _guards(kernel: "Kernel") -> _GuardTable:
     return walker.table
 
 
+@once_per_owner
 def ranges_of(kernel: "Kernel") -> RangeModel:
-    model = kernel.__dict__.get("_ranges")
-    if model is None:
-        model = RangeModel(kernel)
-        kernel.__dict__["_ranges"] = model
-    return model
+    return RangeModel(kernel)
 
 
 # --- what an access indexes, and how each index vector stands against its extents --------------------
