@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from fuselint.model.grid import grid_dimensions
+from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Incompatible, Shape, broadcast
 from fuselint.model.source import code_of
@@ -154,11 +155,9 @@ def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
     return False
 
 
+@once_per_owner
 def not_elementwise_loads(kernel: "Kernel") -> set[int]:
     """Ids of the loads whose values reach a tl.dot operand or a reduction's input."""
-    cache = kernel.__dict__.get("_not_elementwise")
-    if cache is not None:
-        return cache
     seen: set[int] = set()
     for tl_call in kernel.tl_calls:
         if tl_call.name in DOTS:
@@ -183,15 +182,11 @@ def not_elementwise_loads(kernel: "Kernel") -> set[int]:
         if helper is None or helper is kernel or elementwise(helper) is not True:
             for arg in call.args:
                 _loads_under(kernel, arg.value, seen)
-    loads = {id(a.call) for a in kernel.accesses if a.kind == "load" and id(a.call) in seen}
-    kernel.__dict__["_not_elementwise"] = loads
-    return loads
+    return {id(a.call) for a in kernel.accesses if a.kind == "load" and id(a.call) in seen}
 
 
+@once_per_owner
 def fused_groups(kernel: "Kernel") -> list[Group]:
-    cache = kernel.__dict__.get("_fused_groups")
-    if cache is not None:
-        return cache
     excluded = not_elementwise_loads(kernel)
     described: list[Member] = []
     for access in kernel.accesses:
@@ -230,9 +225,7 @@ def fused_groups(kernel: "Kernel") -> list[Group]:
             elif other.access.kind == "load" and _broadcasts_to(other.shape, member.shape):
                 group.broadcast.append(other)
         groups[key] = group
-    result = list(groups.values())
-    kernel.__dict__["_fused_groups"] = result
-    return result
+    return list(groups.values())
 
 
 def _before(kernel: "Kernel", call: cst.Call, loop: cst.CSTNode) -> bool:
