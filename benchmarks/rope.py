@@ -14,17 +14,23 @@ has enqueued the call before the GPU reaches its start event: Python launch over
 show in the device time (it is reported apart, as host microseconds per call on the decode-like
 shape). Each implementation is timed in two passes over all shapes; the difference between the
 passes is the spread.
+Back to back: the same implementations (and a copy of the same bytes, and the 1 GiB copy) also
+timed as a model calls them, many calls in a row with no L2 clear between them, each call on its
+own inputs (rotating over enough input sets that none is still in the L2), the host's launches
+queued behind a GPU spin so that the GPU never waits for the host. A single call after an L2
+clear pays for the write-back of the clear's dirty lines and for the start and drain of one
+kernel; back to back, each launch is already queued when the kernel before it ends.
 
 Usage: python benchmarks/rope.py [--out DIR] [--sweep] [--skip-compile]
 Writes DIR/rope_bench.json, DIR/rope_table.md and DIR/rope_bandwidth.png (DIR defaults to $OUT,
 else the current folder); prints the table last.
 """
 import argparse
+import functools
 import importlib.util
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -43,7 +49,7 @@ SHAPES = [  # (B, H, S, D, dtype)
     (1, 32, 128, 128, torch.bfloat16),
 ]
 IMPLS = ["eager", "compile", "house", "liger", "rope"]
-LABELS = {"eager": "reference (eager)", "compile": "torch.compile(reference)", "house": "house kernel (baseline)",
+LABELS = {"copy": "device copy of the same bytes", "eager": "reference (eager)", "compile": "torch.compile(reference)", "house": "house kernel (baseline)",
           "liger": "Liger rope (native BSHD)", "rope": "examples/rope.py"}
 # ||out - ref|| / ||ref|| against float64. Liger computes in the input dtype (not fp32), so it
 # is held to four times the bound; the others compute in fp32 and round once.
@@ -167,6 +173,53 @@ def device_ms(fn, budget_ms=120.0):
     return times[len(times) // 2]
 
 
+@functools.lru_cache(maxsize=None)
+def l2_bytes():
+    return getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 64 << 20)
+
+
+@functools.lru_cache(maxsize=None)
+def spin_cycles_per_us():
+    """torch.cuda._sleep counts GPU clock cycles; how many run in a microsecond here."""
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda._sleep(1_000_000)
+    start.record()
+    torch.cuda._sleep(4_000_000)
+    end.record()
+    torch.cuda.synchronize()
+    return 4_000_000 / (start.elapsed_time(end) * 1e3)
+
+
+def back_to_back_ms(fns, calls=None, repeats=7):
+    """Device time per call, in ms, of calls run back to back as in a model's forward pass: call i
+    runs fns[i % len(fns)], each on its own inputs (so no call finds its inputs in the L2), with
+    no L2 clear between calls. A GPU spin before the first call lasts longer than the host takes
+    to enqueue the first ones, so the GPU runs them without waiting for the host; returns
+    (median ms per call, whether the host kept ahead of the GPU in every repeat)."""
+    for fn in fns:
+        fn()
+    torch.cuda.synchronize()
+    per_call = device_ms(fns[0], budget_ms=10.0)
+    host = host_us(fns[0], n=10)
+    calls = calls or int(max(10, min(60, 20.0 / per_call)))
+    spin_us = 1.5 * calls * host + 500
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times, host_kept_up = [], True
+    for _ in range(repeats):
+        torch.cuda._sleep(int(spin_us * spin_cycles_per_us()))
+        t0 = time.perf_counter()
+        start.record()
+        for i in range(calls):
+            fns[i % len(fns)]()
+        end.record()
+        # The GPU waited for the host if the host enqueued the last call after the GPU would have
+        # reached it (the spin, then the calls before it at their single-call device time).
+        host_kept_up &= (time.perf_counter() - t0) * 1e6 < spin_us + (calls - 1) * per_call * 1e3
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end) / calls)
+    return sorted(times)[len(times) // 2], host_kept_up
+
+
 def host_us(fn, n=200):
     """Mean host time per call in microseconds, without synchronizing (launch overhead)."""
     fn()
@@ -179,20 +232,25 @@ def host_us(fn, n=200):
     return (t1 - t0) / n * 1e6
 
 
-def same_size_copy_ms(nbytes):
-    """A device-to-device copy that moves the same bytes (half read, half written)."""
-    src = torch.randint(0, 255, (nbytes // 2,), dtype=torch.uint8, device="cuda")
-    dst = torch.empty_like(src)
-    return device_ms(lambda: dst.copy_(src))
+def copy_fns(nbytes):
+    """Device-to-device copies that move nbytes (half read, half written), each from its own
+    source (enough sources that back-to-back copies never find theirs in the L2)."""
+    half = nbytes // 2
+    dst = torch.empty(half, dtype=torch.uint8, device="cuda")
+    srcs = [torch.randint(0, 255, (half,), dtype=torch.uint8, device="cuda")
+            for _ in range(1 + triton.cdiv(3 * l2_bytes(), half))]
+    return [lambda src=src: dst.copy_(src) for src in srcs]
 
 
 def copy_bandwidth():
-    n = 1 << 30
-    src = torch.randint(0, 255, (n,), dtype=torch.uint8, device="cuda")
-    dst = torch.empty_like(src)
-    ms = device_ms(lambda: dst.copy_(src), budget_ms=200.0)
-    del src, dst
-    return 2 * n / (ms * 1e-3)
+    """Bytes per second of a 1 GiB copy (read plus written): (one call after an L2 clear, back to back)."""
+    nbytes = 2 << 30
+    fns = copy_fns(nbytes)
+    cold = device_ms(fns[0], budget_ms=200.0)
+    b2b, _ = back_to_back_ms(fns)
+    del fns
+    torch.cuda.empty_cache()
+    return nbytes / (cold * 1e-3), nbytes / (b2b * 1e-3)
 
 
 class Case:
@@ -203,29 +261,38 @@ class Case:
         self.shape, self.dtype = shape, dtype
         reference, fast, baseline, liger = modules
         self.cos, self.sin = reference.rope_tables(S + 64, D, dtype, device="cuda")
-        self.q = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
-        self.k = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
         self.model, self.compiled, self.fast, self.baseline_model = reference.Model(), compiled, fast.ModelNew(), baseline.ModelNew()
         self.fast_module = fast
-        # house kernel: writes in place, so it gets its own copies; Liger: in place, native layout.
-        self.q_house, self.k_house = self.q.clone(), self.k.clone()
-        self.q_bshd = self.q.transpose(1, 2).contiguous()
-        self.k_bshd = self.k.transpose(1, 2).contiguous()
         self.cos_l = self.cos[:S, : D // 2].contiguous()
         self.sin_l = self.sin[:S, : D // 2].contiguous()
         self.liger = liger
+        # Input sets for back-to-back timing: enough that the sets a call does not use hold more
+        # than three L2s of q and k, so that no call finds its inputs in the L2.
+        qk_bytes = 2 * B * H * S * D * torch.finfo(dtype).bits // 8
+        self.sets = [self._inputs() for _ in range(1 + triton.cdiv(3 * l2_bytes(), qk_bytes))]
 
-    def fn(self, impl):
-        q, k, cos, sin = self.q, self.k, self.cos, self.sin
+    def _inputs(self):
+        """q and k, and the copies the in-place peers write over: the house kernel gets its own
+        copies, Liger its native (B, S, H, D) layout."""
+        B, H, S, D, dtype = self.shape
+        q = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        k = torch.randn(B, H, S, D, dtype=dtype, device="cuda")
+        return {"q": q, "k": k, "q_house": q.clone(), "k_house": k.clone(),
+                "q_bshd": q.transpose(1, 2).contiguous(), "k_bshd": k.transpose(1, 2).contiguous()}
+
+    def fn(self, impl, index=0):
+        """A callable running impl on input set `index`."""
+        inputs = self.sets[index]
+        q, k, cos, sin = inputs["q"], inputs["k"], self.cos, self.sin
         D = self.shape[3]
         if impl == "eager":
             return lambda: self.model(q, k, cos, sin)
         if impl == "compile":
             return lambda: self.compiled(q, k, cos, sin)
         if impl == "house":
-            return lambda: self.baseline_model(self.q_house, self.k_house, cos, sin)
+            return lambda: self.baseline_model(inputs["q_house"], inputs["k_house"], cos, sin)
         if impl == "liger":
-            return lambda: self.liger.rope_forward(self.q_bshd.transpose(1, 2), self.k_bshd.transpose(1, 2),
+            return lambda: self.liger.rope_forward(inputs["q_bshd"].transpose(1, 2), inputs["k_bshd"].transpose(1, 2),
                                                    self.cos_l, self.sin_l, rotary_dim=D)
         if impl == "rope":
             return lambda: self.fast(q, k, cos, sin)
@@ -311,7 +378,7 @@ def main():
     if args.sweep:
         extra = [f"rope_R{r}_w{w}" for r, w in SWEEP] + [f"rope2d_R{r}_w{w}" for r, w in SWEEP_SEQ]
 
-    results = {"versions": versions, "shapes": {}, "copy_bw": []}
+    results = {"versions": versions, "shapes": {}, "copy_bw": [], "copy_bw_b2b": []}
     cases = {}
     # Correctness first: every implementation, every shape, fresh random inputs.
     failures = []
@@ -331,14 +398,24 @@ def main():
         torch.cuda.empty_cache()
     print(f"checks done at {time.time() - t_start:.0f}s; failures: {failures}", flush=True)
 
-    # Timing: two passes over everything, copy bandwidth measured in each pass.
+    # Timing: two passes over everything, copy bandwidth measured in each pass; each timed once
+    # after an L2 clear ("cold") and back to back over rotating inputs.
     for rep in range(2):
-        results["copy_bw"].append(copy_bandwidth())
+        cold_bw, b2b_bw = copy_bandwidth()
+        results["copy_bw"].append(cold_bw)
+        results["copy_bw_b2b"].append(b2b_bw)
         for name, case in cases.items():
-            results["shapes"][name].setdefault("copy_same_size_ms", []).append(same_size_copy_ms(results["shapes"][name]["bytes"]))
-            for impl, rec in results["shapes"][name]["impls"].items():
-                ms = device_ms(case.fn(impl), budget_ms=args.budget_ms)
-                rec["ms"].append(ms)
+            entry = results["shapes"][name]
+            fns = copy_fns(entry["bytes"])
+            entry.setdefault("copy_same_size_ms", []).append(device_ms(fns[0]))
+            entry.setdefault("copy_same_size_b2b_ms", []).append(back_to_back_ms(fns)[0])
+            del fns
+            for impl, rec in entry["impls"].items():
+                rec["ms"].append(device_ms(case.fn(impl), budget_ms=args.budget_ms))
+                if not impl.startswith(("rope_R", "rope2d")):
+                    ms, kept_up = back_to_back_ms([case.fn(impl, i) for i in range(len(case.sets))])
+                    rec.setdefault("b2b_ms", []).append(ms)
+                    rec.setdefault("b2b_host_kept_up", []).append(kept_up)
             torch.cuda.synchronize()
         print(f"pass {rep + 1} done at {time.time() - t_start:.0f}s", flush=True)
 
@@ -348,6 +425,7 @@ def main():
 
     copy_bw = sum(results["copy_bw"]) / 2
     results["copy_bw_mean"] = copy_bw
+    results["copy_bw_b2b_mean"] = sum(results["copy_bw_b2b"]) / 2
     report(results, copy_bw, out_dir, failures)
     print(f"total {time.time() - t_start:.0f}s")
 
@@ -357,30 +435,45 @@ def report(results, copy_bw, out_dir, failures):
     v = results["versions"]
     lines.append(f"Device: {v['device']} (sm_{v['capability'].replace('.', '')}, {v['sm_count']} SMs); torch {v['torch']}, "
                  f"triton {v['triton']}, liger-kernel {v['liger-kernel']}, CUDA {v['cuda']}, Python {v['python']}.")
+    b2b_bw = results["copy_bw_b2b_mean"]
     lines.append(f"Copy bandwidth (1 GiB device-to-device, read+write): {results['copy_bw'][0] / 1e9:.0f} / "
-                 f"{results['copy_bw'][1] / 1e9:.0f} GB/s in the two passes; {copy_bw / 1e9:.0f} GB/s used below.")
+                 f"{results['copy_bw'][1] / 1e9:.0f} GB/s in the two passes; {copy_bw / 1e9:.0f} GB/s used below. "
+                 f"Back to back: {results['copy_bw_b2b'][0] / 1e9:.0f} / {results['copy_bw_b2b'][1] / 1e9:.0f} GB/s; "
+                 f"{b2b_bw / 1e9:.0f} GB/s used for the back-to-back column.")
     lines.append("")
-    lines.append("| shape | MB moved | implementation | ms (pass 1) | ms (pass 2) | GB/s | % of copy BW | % of same-size copy | rope.py speedup |")
-    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    lines.append("| shape | MB moved | implementation | ms (pass 1) | ms (pass 2) | GB/s | % of copy BW | % of same-size copy "
+                 "| back to back: ms | back to back: % of copy BW | rope.py speedup |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     targets = []
     for name, entry in results["shapes"].items():
         mb = entry["bytes"] / 1e6
         rope_ms = sum(entry["impls"]["rope"]["ms"]) / 2
         same_ms = sum(entry["copy_same_size_ms"]) / 2
-        for impl, rec in entry["impls"].items():
+        entry["copy"] = {"ms": entry["copy_same_size_ms"], "b2b_ms": entry["copy_same_size_b2b_ms"],
+                         "b2b_host_kept_up": [True], "check": {"ok": True}}
+        rows = list(entry["impls"].items()) + [("copy", entry["copy"])]
+        for impl, rec in rows:
             ms = sum(rec["ms"]) / 2
             gbs = entry["bytes"] / (ms * 1e-3) / 1e9
             rec.update(mean_ms=ms, gbs=gbs, pct_copy=100 * gbs * 1e9 / copy_bw, pct_same_size_copy=100 * same_ms / ms,
                        spread=abs(rec["ms"][0] - rec["ms"][1]) / min(rec["ms"]))
+            if "b2b_ms" in rec:
+                b2b_ms = sum(rec["b2b_ms"]) / len(rec["b2b_ms"])
+                rec.update(b2b_mean_ms=b2b_ms, pct_copy_b2b=100 * entry["bytes"] / (b2b_ms * 1e-3) / b2b_bw)
             if impl.startswith(("rope_R", "rope2d")):
                 continue
             label = LABELS.get(impl, impl) + ("" if rec["check"]["ok"] else " (FAILED CHECK)")
-            speed = "—" if impl == "rope" else f"{ms / rope_ms:.2f}×"
+            speed = "—" if impl in ("rope", "copy") else f"{ms / rope_ms:.2f}×"
+            # † marks a back-to-back figure where the host could not enqueue the calls as fast as the GPU ran them.
+            mark = "" if all(rec["b2b_host_kept_up"]) else " †"
             lines.append(f"| {name} | {mb:.0f} | {label} | {rec['ms'][0]:.4f} | {rec['ms'][1]:.4f} | {gbs:.0f} | "
-                         f"{rec['pct_copy']:.1f} | {rec['pct_same_size_copy']:.1f} | {speed} |")
+                         f"{rec['pct_copy']:.1f} | {rec['pct_same_size_copy']:.1f} | {rec['b2b_mean_ms']:.4f}{mark} | "
+                         f"{rec['pct_copy_b2b']:.1f} | {speed} |")
         r, imp = entry["impls"]["rope"], entry["impls"]
         if entry["bytes"] >= 64e6:
             targets.append((name, "≥95% of copy BW", r["pct_copy"] >= 95, f"{r['pct_copy']:.1f}%"))
+            targets.append((name, "≥95% of copy BW, back to back (both timed back to back)", r["pct_copy_b2b"] >= 95,
+                            f"{r['pct_copy_b2b']:.1f}%"))
         if "liger" in imp:
             spread = max(r["spread"], imp["liger"]["spread"])
             ratio = imp["liger"]["mean_ms"] / r["mean_ms"]
@@ -429,21 +522,26 @@ def chart(results, path):
     import matplotlib.pyplot as plt
 
     names = list(results["shapes"])
-    impls = [i for i in IMPLS if any(i in results["shapes"][n]["impls"] for n in names)]
+    impls = [i for i in IMPLS if any(i in results["shapes"][n]["impls"] for n in names)] + ["copy"]
     width = 0.8 / len(impls)
-    fig, ax = plt.subplots(figsize=(12, 5))
-    for j, impl in enumerate(impls):
-        vals = [results["shapes"][n]["impls"].get(impl, {}).get("pct_copy", 0) for n in names]
-        ax.bar([i + (j - (len(impls) - 1) / 2) * width for i in range(len(names))], vals, width, label=LABELS[impl])
-    ax.axhline(95, color="k", ls="--", lw=0.8, label="95% target")
-    ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=15, fontsize=8)
-    ax.set_ylabel("% of measured copy bandwidth")
     v = results["versions"]
-    ax.set_title(f"RoPE forward, {v['device']} (copy {results['copy_bw_mean'] / 1e12:.2f} TB/s); "
-                 f"torch {v['torch']}, triton {v['triton']}")
-    ax.set_ylim(0, 118)
-    ax.legend(fontsize=8, ncol=3, loc="upper left")
+    fig, axes = plt.subplots(2, 1, figsize=(12, 9), sharex=True)
+    panels = [("pct_copy", f"one call after an L2 clear (copy {results['copy_bw_mean'] / 1e12:.2f} TB/s)"),
+              ("pct_copy_b2b", f"back to back, rotating inputs (copy {results['copy_bw_b2b_mean'] / 1e12:.2f} TB/s)")]
+    for ax, (key, title) in zip(axes, panels):
+        for j, impl in enumerate(impls):
+            recs = [results["shapes"][n]["copy"] if impl == "copy" else results["shapes"][n]["impls"].get(impl, {})
+                    for n in names]
+            ax.bar([i + (j - (len(impls) - 1) / 2) * width for i in range(len(names))], [r.get(key, 0) for r in recs],
+                   width, label=LABELS[impl], color="0.75" if impl == "copy" else None)
+        ax.axhline(95, color="k", ls="--", lw=0.8, label="95% target")
+        ax.set_ylabel("% of measured copy bandwidth")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 118)
+        ax.legend(fontsize=8, ncol=4, loc="upper left")
+    axes[1].set_xticks(range(len(names)))
+    axes[1].set_xticklabels(names, rotation=15, fontsize=8)
+    fig.suptitle(f"RoPE forward, {v['device']}; torch {v['torch']}, triton {v['triton']}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
