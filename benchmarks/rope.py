@@ -9,8 +9,9 @@ and examples/rope.py. Every implementation is checked against a float64 referenc
 Bytes: q and k read once and written once, cos[:S, :D/2] and sin[:S, :D/2] read once.
 Copy bandwidth: a 1 GiB device-to-device copy in the same run, bytes read plus bytes written.
 Time: device time, the median over many calls, each call preceded on the stream by a 256 MB write
-that clears the L2 (as triton.testing.do_bench does) and by a ~100 us GPU spin, so that the host
-has enqueued the call before the GPU reaches its start event: Python launch overhead does not
+that clears the L2 (as triton.testing.do_bench does) and by a GPU spin three times as long as the
+host takes to launch the call (plus 100 us), so that the host has enqueued the call before the GPU
+reaches its start event: Python launch overhead does not
 show in the device time (it is reported apart, as host microseconds per call on the decode-like
 shape). Each implementation is timed in two passes over all shapes; the difference between the
 passes is the spread.
@@ -141,7 +142,6 @@ def minimal_bytes(B, H, S, D, dtype):
 
 
 _L2_CLEAR = []
-SPIN_CYCLES = 200_000  # ~100 us at the H100's ~2 GHz: slack for the host to enqueue the call
 
 
 def device_ms(fn, budget_ms=120.0):
@@ -159,12 +159,15 @@ def device_ms(fn, budget_ms=120.0):
     end.record()
     torch.cuda.synchronize()
     estimate = start.elapsed_time(end) / 5
+    # The spin gives the host three times its own launch time per call (plus 100 us) to enqueue
+    # the call before the GPU reaches the start event.
+    spin = int((3 * host_us(fn, n=5) + 100) * spin_cycles_per_us())
     n = int(max(10, min(1000, budget_ms / (estimate + 0.25))))
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
     for i in range(n):
         clear.zero_()
-        torch.cuda._sleep(SPIN_CYCLES)
+        torch.cuda._sleep(spin)
         starts[i].record()
         fn()
         ends[i].record()
@@ -180,14 +183,18 @@ def l2_bytes():
 
 @functools.lru_cache(maxsize=None)
 def spin_cycles_per_us():
-    """torch.cuda._sleep counts GPU clock cycles; how many run in a microsecond here."""
+    """torch.cuda._sleep counts GPU clock cycles; how many run in a microsecond at the clock the
+    GPU runs at under load (after a ~10 ms spin to raise it; the highest of three readings)."""
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda._sleep(1_000_000)
-    start.record()
-    torch.cuda._sleep(4_000_000)
-    end.record()
-    torch.cuda.synchronize()
-    return 4_000_000 / (start.elapsed_time(end) * 1e3)
+    torch.cuda._sleep(20_000_000)
+    readings = []
+    for _ in range(3):
+        start.record()
+        torch.cuda._sleep(2_000_000)
+        end.record()
+        torch.cuda.synchronize()
+        readings.append(2_000_000 / (start.elapsed_time(end) * 1e3))
+    return max(readings)
 
 
 def back_to_back_ms(fns, calls=None, repeats=7):
