@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.model.aliases import caller_tensor, receives_caller_input
-from fuselint.model.offsets import offsets_of
+from fuselint.model.offsets import possible_bases
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
 
@@ -12,8 +12,10 @@ class StoresIntoInput(Rule):
     """## What it does
     Flags a launch that passes the wrapper's own input tensor (a parameter of the function
     that launches), or a `.contiguous()` / `.view()` / `.to()` / slice of it, to a kernel
-    parameter that the kernel stores into. Such methods return the tensor itself or a view of
-    its memory when nothing needs to change (a contiguous tensor, the same device and dtype).
+    parameter that the kernel stores into (directly, or as one of the pointers a
+    `tl.where(cond, a_ptr, b_ptr)` picks between). Such methods return the tensor itself or a
+    view of its memory when nothing needs to change (a contiguous tensor, the same device and
+    dtype); so does `x if x.is_contiguous() else x.contiguous()`.
     The tensor must reach the wrapper from outside the module: the wrapper is `forward`, is
     called by no code of the module (an entry point), or is called with an input of its own
     caller; a helper every caller hands a fresh `torch.empty_like(...)` is fine. On by default
@@ -57,9 +59,7 @@ class StoresIntoInput(Rule):
             for access in kernel.accesses:
                 if access.kind == "load":
                     continue
-                offsets = offsets_of(kernel, access)
-                if offsets is not None and offsets.base not in stored:
-                    stored.append(offsets.base)
+                stored += [base for base in possible_bases(kernel, access) if base not in stored]
             for param in stored:
                 argument = launch.argument_for(kernel, param)
                 if argument is None:
@@ -197,5 +197,28 @@ class ModelNew(nn.Module):
     def forward(self, x, y):
         k[(triton.cdiv(x.numel(), 256),)](x, y[0], x.numel(), BLOCK=256)  # error
         return y
+""",
+        # a program picks the tensor it writes at run time: both may be written; a conditional
+        # `.contiguous()` is the caller's tensor whenever it already was contiguous
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(a_ptr, b_ptr, n, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    tiles = tl.cdiv(n, BLOCK)
+    x_ptr = tl.where(pid >= tiles, b_ptr, a_ptr)
+    offs = (pid % tiles) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * 2, mask=offs < n)
+
+def scale_both(a, b):
+    a = a if a.is_contiguous() else a.contiguous()
+    b_out = torch.empty_like(b)
+    k[(2 * triton.cdiv(a.numel(), 256),)](
+        a,  # error
+        b_out, a.numel(), BLOCK=256)
+    return a, b_out
 """,
     ]

@@ -39,6 +39,9 @@ def caller_tensor(node: cst.BaseExpression, scope, seen: frozenset = frozenset()
     if isinstance(node, cst.Subscript):
         found = caller_tensor(node.value, scope, seen, depth + 1)
         return None if found is None else (found[0], code_of(node))
+    if isinstance(node, cst.IfExp):  # `x if x.is_contiguous() else x.contiguous()`: either branch
+        found = caller_tensor(node.body, scope, seen, depth + 1) or caller_tensor(node.orelse, scope, seen, depth + 1)
+        return None if found is None else (found[0], code_of(node))
     return None
 
 

@@ -687,6 +687,32 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
     return Offsets(base[1], tile, program, shift, known)
 
 
+def possible_bases(kernel: "Kernel", access: "Access") -> list[str]:
+    """The pointer parameters an access may address: its single base parameter, or each parameter
+    that a `tl.where(cond, a_ptr, b_ptr)` in its pointer picks between at run time (nested
+    selects too); [] when the model cannot tell."""
+    offsets = offsets_of(kernel, access)
+    if offsets is not None:
+        return [offsets.base]
+    if access.pointer is None:
+        return []
+    terms = _terms(canon_of(kernel).key(access.pointer))
+    if any(t[0] == "param" and not _constexpr(kernel, t[1]) for t in terms):
+        return []  # a direct base beside a select, or several: not a plain choice of base
+    choices = [params for params in (_selected_params(kernel, t) for t in terms) if params]
+    return choices[0] if len(choices) == 1 else []
+
+
+def _selected_params(kernel: "Kernel", key) -> list[str]:
+    """['a_ptr', 'b_ptr'] for the key of `tl.where(cond, a_ptr, b_ptr)` over parameters, else []."""
+    if key[0] == "param" and not _constexpr(kernel, key[1]):
+        return [key[1]]
+    if key[0] == "call" and key[1] == "where" and len(key[2]) == 3:
+        first, second = _selected_params(kernel, key[2][1]), _selected_params(kernel, key[2][2])
+        return first + [p for p in second if p not in first] if first and second else []
+    return []
+
+
 def _constexpr(kernel: "Kernel", name: str) -> bool:
     param = kernel.param(name)
     return param is not None and param.constexpr
