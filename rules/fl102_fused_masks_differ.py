@@ -129,6 +129,21 @@ def k(x_ptr, out_ptr, BLOCK: tl.constexpr):
 """,
     ]
     INVALID = [
+        # a program picks its tensors with tl.where: the select is the base of both accesses
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(q_ptr, k_ptr, q_out_ptr, k_out_ptr, n, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    tiles = tl.cdiv(n, BLOCK)
+    x_ptr = tl.where(pid >= tiles, k_ptr, q_ptr)
+    out_ptr = tl.where(pid >= tiles, k_out_ptr, q_out_ptr)
+    offs = (pid % tiles) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs, mask=offs < n - 1)  # error
+    tl.store(out_ptr + offs, x * 2, mask=offs < n)
+""",
         """
 import triton
 import triton.language as tl

@@ -652,7 +652,7 @@ def _is_pointer_name(name: str) -> bool:
 
 def offsets_of(kernel: "Kernel", access: "Access") -> Offsets | None:
     """The offsets of a load/store/atomic; None when its pointer has no single base parameter
-    (a block pointer, a pointer chosen at run time, a pointer the model cannot follow)."""
+    or `tl.where` choice of parameters (a block pointer, a pointer the model cannot follow)."""
     cache = kernel.__dict__.setdefault("_offsets", {})
     if id(access.call) in cache:
         return cache[id(access.call)]
@@ -669,6 +669,10 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
     candidates = [t for t in terms if t[0] == "param" and not _constexpr(kernel, t[1])]
     if len(candidates) > 1:
         candidates = [t for t in candidates if _is_pointer_name(t[1])]
+    if not candidates:
+        # `x_ptr = tl.where(is_k, k_ptr, q_ptr)`: the select is the base, the same for every
+        # access through it, so that loads and stores through it compare like any others
+        candidates = [t for t in terms if len(_selected_params(kernel, t)) > 1]
     if len(candidates) != 1:
         return None
     base = candidates[0]
@@ -684,23 +688,20 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
         _, _, unknown, load = canon.facts(term)
         if unknown or load:  # a gather or scatter: the index is data, not an index vector
             return None
-    return Offsets(base[1], tile, program, shift, known)
+    return Offsets(base[1] if base[0] == "param" else render(base), tile, program, shift, known)
 
 
 def possible_bases(kernel: "Kernel", access: "Access") -> list[str]:
-    """The pointer parameters an access may address: its single base parameter, or each parameter
-    that a `tl.where(cond, a_ptr, b_ptr)` in its pointer picks between at run time (nested
-    selects too); [] when the model cannot tell."""
+    """The pointer parameters an access may address: its base parameter, or each parameter that
+    a `tl.where(cond, a_ptr, b_ptr)` base picks between at run time (nested selects too); []
+    when the model cannot tell."""
     offsets = offsets_of(kernel, access)
-    if offsets is not None:
-        return [offsets.base]
-    if access.pointer is None:
+    if offsets is None:
         return []
-    terms = _terms(canon_of(kernel).key(access.pointer))
-    if any(t[0] == "param" and not _constexpr(kernel, t[1]) for t in terms):
-        return []  # a direct base beside a select, or several: not a plain choice of base
-    choices = [params for params in (_selected_params(kernel, t) for t in terms) if params]
-    return choices[0] if len(choices) == 1 else []
+    if kernel.param(offsets.base) is not None:
+        return [offsets.base]
+    selects = [t for t in _terms(canon_of(kernel).key(access.pointer)) if len(_selected_params(kernel, t)) > 1]
+    return _selected_params(kernel, selects[0]) if len(selects) == 1 else []
 
 
 def _selected_params(kernel: "Kernel", key) -> list[str]:
