@@ -102,6 +102,21 @@ def launch(o, attn_sink, h):
 """,
     ]
     INVALID = [
+        # a program picks q or k with tl.where; the load through the choice drops the mask
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale(q_ptr, k_ptr, n, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    tiles = tl.cdiv(n, BLOCK)
+    x_ptr = tl.where(pid >= tiles, k_ptr, q_ptr)
+    offs = (pid % tiles) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs)  # error
+    tl.store(x_ptr + offs, x * 2, mask=mask)
+""",
         # flash-attention PR #2822
         """
 import triton

@@ -9,6 +9,7 @@ from pathlib import Path
 from fuselint.model.ranges import explain
 
 OOB = Path(__file__).parent / "data" / "oob"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_explain_names_offsets_ranges_mask_and_verdict():
@@ -25,6 +26,16 @@ def test_explain_proves_the_fixed_store_in_bounds_per_axis():
     assert "vector `BLOCK_M * tl.program_id(0) + tl.arange(0, BLOCK_M)`" in text
     assert "vector `BLOCK_N * tl.program_id(1) + tl.arange(0, BLOCK_N)`" in text
     assert "verdict: proven in bounds" in text
+
+
+def test_explain_proves_the_shipped_ropes_q_or_k_accesses_through_their_tl_where_base():
+    source = (ROOT / "examples" / "rope.py").read_text()
+    lines = [n for n, text in enumerate(source.splitlines(), 1)
+             if "tl.load(x_ptr + offs" in text or "tl.store(out_ptr + offs" in text]
+    assert len(lines) == 2
+    for line in lines:
+        explained = explain(source, line)
+        assert "verdict: proven in bounds" in explained, explained
 
 
 def test_explain_below_zero_and_where_arm():

@@ -666,16 +666,9 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
         return None
     canon = canon_of(kernel)
     terms = _terms(canon.key(access.pointer))
-    candidates = [t for t in terms if t[0] == "param" and not _constexpr(kernel, t[1])]
-    if len(candidates) > 1:
-        candidates = [t for t in candidates if _is_pointer_name(t[1])]
-    if not candidates:
-        # `x_ptr = tl.where(is_k, k_ptr, q_ptr)`: the select is the base, the same for every
-        # access through it, so that loads and stores through it compare like any others
-        candidates = [t for t in terms if len(_selected_params(kernel, t)) > 1]
-    if len(candidates) != 1:
+    base = base_term(kernel, terms)
+    if base is None:
         return None
-    base = candidates[0]
     rest = list(terms)
     rest.remove(base)
     tile, program, shift = Counter(), Counter(), Counter()
@@ -691,17 +684,31 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
     return Offsets(base[1] if base[0] == "param" else render(base), tile, program, shift, known)
 
 
+def base_term(kernel: "Kernel", terms: list) -> Key | None:
+    """The base among a pointer's terms: its one non-constexpr parameter (the pointer-named one
+    when there are several), else its one `tl.where(cond, a_ptr, b_ptr)` choice between
+    parameters (`x_ptr = tl.where(is_k, k_ptr, q_ptr)`: the same base for every access through
+    it, so that its loads and stores compare like any others); None otherwise."""
+    candidates = [t for t in terms if t[0] == "param" and not _constexpr(kernel, t[1])]
+    if len(candidates) > 1:
+        candidates = [t for t in candidates if _is_pointer_name(t[1])]
+    if not candidates:
+        candidates = [t for t in terms if len(_selected_params(kernel, t)) > 1]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def possible_bases(kernel: "Kernel", access: "Access") -> list[str]:
     """The pointer parameters an access may address: its base parameter, or each parameter that
-    a `tl.where(cond, a_ptr, b_ptr)` base picks between at run time (nested selects too); []
-    when the model cannot tell."""
-    offsets = offsets_of(kernel, access)
-    if offsets is None:
+    a `tl.where` base picks between at run time (nested selects too); [] when the model cannot
+    tell."""
+    if offsets_of(kernel, access) is None:
         return []
-    if kernel.param(offsets.base) is not None:
-        return [offsets.base]
-    selects = [t for t in _terms(canon_of(kernel).key(access.pointer)) if len(_selected_params(kernel, t)) > 1]
-    return _selected_params(kernel, selects[0]) if len(selects) == 1 else []
+    return base_params(kernel, base_term(kernel, _terms(canon_of(kernel).key(access.pointer))))
+
+
+def base_params(kernel: "Kernel", base: Key) -> list[str]:
+    """The parameter names a base term stands for (one, or a select's choices)."""
+    return [base[1]] if base[0] == "param" else _selected_params(kernel, base)
 
 
 def _selected_params(kernel: "Kernel", key) -> list[str]:

@@ -35,7 +35,8 @@ import libcst as cst
 
 from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import (
-    Key, _bag, _negate, _terms, bag_items, canon_of, conjuncts, exclusive, render, without_slices,
+    Key, _bag, _negate, _terms, bag_items, base_params, base_term, canon_of, conjuncts, exclusive, offsets_of, render,
+    without_slices,
 )
 from fuselint.model.source import code_of
 from fuselint.model.walk import Walker
@@ -973,21 +974,19 @@ class AxisCheck:
     bounded_here: bool  # the access's own mask or guards bound this vector (by something)
 
 
-def index_groups(kernel: "Kernel", access: "Access") -> tuple[str, list[Counter]] | None:
-    """The base pointer parameter of an access and its index vectors: the terms added to the
+def index_groups(kernel: "Kernel", access: "Access") -> tuple[Key, list[Counter]] | None:
+    """The base of an access (a pointer parameter's term, or a `tl.where` choice of them) and its index vectors: the terms added to the
     base with stride 1 (program and tile terms together, `pid * B + tl.arange(0, B)`), and each
     tile vector multiplied by a stride (`rows[:, None] * stride`), joined by the program terms
     of the same stride (`k * stride_ak` of a pointer advanced in a loop joins
     `offs_k[None, :] * stride_ak`). Static shifts are kept in the first group. None when the
     pointer has no single base parameter."""
-    from fuselint.model.offsets import offsets_of
-
     canon = canon_of(kernel)
     key = pointer_key(kernel, access)
     terms = [t for term in _terms(key) for t in _terms(without_slices(term))]
     if key is canon.key(access.pointer):
-        offsets = offsets_of(kernel, access)  # the offsets model's choice of base, when it has one
-        base = None if offsets is None else ("param", offsets.base)
+        # the offsets model's choice of base, when it has one
+        base = None if offsets_of(kernel, access) is None else base_term(kernel, _terms(key))
     else:
         base = _base_of(kernel, terms)
     if base is None or base not in terms:
@@ -1026,25 +1025,18 @@ def index_groups(kernel: "Kernel", access: "Access") -> tuple[str, list[Counter]
     out = [part for part, _ in groups]
     if direct:
         out.insert(0, direct)
-    return base[1], out
+    return base, out
 
 
 def _base_of(kernel: "Kernel", terms: list) -> Key | None:
-    """The one pointer parameter among a pointer's terms (as `offsets_of` chooses it); None
-    when there is not exactly one, or when a tile term is data (a gather)."""
-    from fuselint.model.offsets import _constexpr, _is_pointer_name
-
+    """The base among a pointer's terms (as `offsets_of` chooses it); None when there is none,
+    or when a tile term is data (a gather)."""
     canon = canon_of(kernel)
-    candidates = [t for t in terms if t[0] == "param" and not _constexpr(kernel, t[1])]
-    if len(candidates) > 1:
-        candidates = [t for t in candidates if _is_pointer_name(t[1])]
-    if len(candidates) != 1:
-        return None
     for term in terms:
         tile, _, unknown, load = canon.facts(term)
         if tile and (unknown or load):
             return None
-    return candidates[0]
+    return base_term(kernel, terms)
 
 
 def pointer_key(kernel: "Kernel", access: "Access") -> Key:
@@ -1282,7 +1274,7 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
             mentioned = any(_mentions(k, vector) for k in kept)
             if (verdict.kind == "unknown" and extent.node is not None and not any(h.constant is not None for h in own.hi)
                     and not (extent.site is not None and exclusive(kernel, extent.site, access.call))
-                    and not padded_on_host(kernel, found[0])
+                    and not all(padded_on_host(kernel, name) for name in base_params(kernel, found[0]))
                     and not opaque_mask
                     and not (extent.site is not None and id(extent.site) in model.guards.divisible
                              and not model.divisibility_guarded(access))):
@@ -1400,7 +1392,7 @@ def offset_key(kernel: "Kernel", access: "Access") -> Key | None:
     found = index_groups(kernel, access)
     if found is None:
         return None
-    base = ("param", found[0])
+    base = found[0]
     terms = list(_terms(pointer_key(kernel, access)))
     if base not in terms:
         return None
