@@ -82,8 +82,10 @@ def _multiprocessor_count(device):
     return 1
 
 
+@functools.lru_cache(maxsize=1024)
 def rope_launch_config(n_rows, head_dim, element_size, device):
-    """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements of element_size bytes."""
+    """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements of element_size bytes (cached: at
+    decode sizes the host's time per call is most of the cost)."""
     block_half = max(16, triton.next_power_of_2(head_dim // 2))
     block_rows = min(MAX_ROWS, max(MIN_ROWS, triton.next_power_of_2(BYTES_PER_TILE // (2 * block_half * element_size))))
     programs_wanted = 2 * _multiprocessor_count(device)
