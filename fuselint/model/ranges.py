@@ -975,12 +975,12 @@ class AxisCheck:
 
 
 def index_groups(kernel: "Kernel", access: "Access") -> tuple[Key, list[Counter]] | None:
-    """The base of an access (a pointer parameter's term, or a `tl.where` choice of them) and its index vectors: the terms added to the
-    base with stride 1 (program and tile terms together, `pid * B + tl.arange(0, B)`), and each
-    tile vector multiplied by a stride (`rows[:, None] * stride`), joined by the program terms
-    of the same stride (`k * stride_ak` of a pointer advanced in a loop joins
-    `offs_k[None, :] * stride_ak`). Static shifts are kept in the first group. None when the
-    pointer has no single base parameter."""
+    """The base of an access (a pointer parameter's term, or a `tl.where` choice of them) and its
+    index vectors: the terms added to the base with stride 1 (program and tile terms together,
+    `pid * B + tl.arange(0, B)`), and each tile vector multiplied by a stride
+    (`rows[:, None] * stride`), joined by the program terms of the same stride (`k * stride_ak`
+    of a pointer advanced in a loop joins `offs_k[None, :] * stride_ak`). Static shifts are kept
+    in the first group. None when the pointer has no base the model can name."""
     canon = canon_of(kernel)
     key = pointer_key(kernel, access)
     terms = [t for term in _terms(key) for t in _terms(without_slices(term))]
