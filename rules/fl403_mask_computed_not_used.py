@@ -4,6 +4,33 @@ from fuselint.model.ranges import overrun_text, overruns
 from fuselint.rule import Rule
 
 
+# A read of `attn_sink` in a @triton.jit helper; the host allocates `size` elements for it (the
+# helper reads H of them). `mark` is where the INVALID form expects its finding.
+_SINK_READ_IN_A_HELPER = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def _add_sink(o_ptr, sink_ptr, H_ACTUAL, H: tl.constexpr):
+    offs_h = tl.arange(0, H)
+    h_mask = offs_h < H_ACTUAL
+    sink = tl.load(sink_ptr + offs_h){mark}
+    o = tl.load(o_ptr + offs_h, mask=h_mask, other=0.0)
+    tl.store(o_ptr + offs_h, o + sink, mask=h_mask)
+
+@triton.jit
+def add_sink(o_ptr, sink_ptr, H_ACTUAL, H: tl.constexpr):
+    _add_sink(o_ptr, sink_ptr, H_ACTUAL, H)
+
+def launch(o, attn_sink, h):
+    H_padded = max(16, triton.next_power_of_2(h))
+    attn_sink_padded = torch.zeros({size}, dtype=attn_sink.dtype, device=attn_sink.device)
+    attn_sink_padded[:h] = attn_sink
+    add_sink[(1,)](o, attn_sink_padded, h, H=H_padded)
+"""
+
+
 class MaskComputedNotUsed(Rule):
     """## What it does
     Flags an access that passes no mask, or another one, where the kernel computed a mask that
@@ -100,8 +127,12 @@ def launch(o, attn_sink, h):
     attn_sink_padded[:h] = attn_sink
     add_sink[(1,)](o, attn_sink_padded, h, H=H_padded)
 """,
+        # the same read in a @triton.jit helper: the kernels that call it pass a padded tensor
+        _SINK_READ_IN_A_HELPER.format(mark="", size="H_padded"),
     ]
     INVALID = [
+        # the helper's caller passes a tensor of exactly h elements: the tail is past its end
+        _SINK_READ_IN_A_HELPER.format(mark="  # error", size="h"),
         # a program picks q or k with tl.where; the load through the choice drops the mask
         """
 import triton

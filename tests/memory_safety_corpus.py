@@ -1,5 +1,9 @@
 """Every memory-safety finding (FL4xx) on the liger-kernel and flag-gems wheels, checked by
-hand, with a one-line reason. A change here is a change in the analysis: look at the source."""
+hand, with a one-line reason. A change here is a change in the analysis: look at the source.
+
+Gone since they were recorded: two false alarms in Kunlunxin's unique.py (lines 1016 and 1148,
+FL403), reads of `cumsum_in` in @triton.jit helpers whose callers' launches pad it to a multiple
+of 2048 on the host; padded_on_host now asks a helper's callers."""
 
 REVIEWED = {
     # Cambricon fork: the rows of the last `n_start` tile pass N (new_n_offset < N masks dY and X
@@ -14,13 +18,6 @@ REVIEWED = {
     # grid rounds N up, so the last column tile reads past each row, and past B's end on its last
     # row (true bug, read only; the store is masked). Ascend fork.
     ("flag_gems/runtime/backend/_ascend/ops/bmm.py", 78, "FL402"): "true: B columns past N in the last column tile",
-    # Kunlunxin unique: cumsum_in is read with the tile's i0 unmasked while every other read of
-    # i0 masks `i0 < num_tasks`; but the host pads it to a multiple of 2048 elements
-    # (unique.py:1296-1349: zeros(next_multiple), pad(ne_result, ...)). The read is in a
-    # @triton.jit helper (global_cumsum_flat_impl_stage_1/2), and the host-padding semantics
-    # (padded_on_host) follows launches of the kernel itself, not the helper's caller: false alarms.
-    ("flag_gems/runtime/backend/_kunlunxin/ops/unique.py", 1016, "FL403"): "false alarm: the host pads cumsum_in to a multiple of 2048",
-    ("flag_gems/runtime/backend/_kunlunxin/ops/unique.py", 1148, "FL403"): "false alarm: the host pads cumsum_in to a multiple of 2048",
 }
 
 COUNTS = {}

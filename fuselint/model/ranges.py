@@ -1112,20 +1112,41 @@ _SIZE_KEEPING_METHODS = {"view", "reshape", "contiguous", "flatten", "to", "clon
 _ALLOCATIONS = {"zeros", "empty", "full", "ones", "new_zeros", "new_empty", "new_full", "new_ones"}
 
 
-def padded_on_host(kernel: "Kernel", param: str) -> bool:
+def padded_on_host(kernel: "Kernel", param: str, depth: int = 0) -> bool:
     """Does every launch pass this pointer a tensor the host padded before the launch:
     `F.pad(...)`, or an allocation sized by a block the kernel tiles with (`torch.zeros(H_padded)`
     with `H=H_padded` at the launch) or by a padded size (`next_multiple`), followed through
     size-keeping calls (`.view`, `.reshape`, `torch.cumsum`)? Then a tail past the kernel's
-    own bound can still be inside the allocation: unknown, not a finding."""
+    own bound can still be inside the allocation: unknown, not a finding. A @triton.jit helper
+    that is never launched asks the same of every kernel that calls it, for the parameter
+    passed on at each call."""
     launches = kernel.launches
     if not launches:
-        return False
+        return depth < 4 and _padded_by_callers(kernel, param, depth)
     blocks = {e.node.value for e in tile_extents_of(kernel) if isinstance(e.node, cst.Name)}
     for launch in launches:
         arg = launch.argument_for(kernel, param)
         block_args = {code_of(a) for b in blocks if (a := launch.argument_for(kernel, b)) is not None}
         if arg is None or not _padded(kernel, arg, launch.scope, block_args, 0):
+            return False
+    return True
+
+
+def _padded_by_callers(helper: "Kernel", param: str, depth: int) -> bool:
+    """Every call of `helper` from another kernel of the module passes its own pointer parameter
+    for `param`, and that kernel's launches pad it (see padded_on_host); False without calls."""
+    index = next((i for i, p in enumerate(helper.params) if p.name == param), None)
+    sites = [(caller, call) for caller in helper.module.kernels if caller is not helper
+             for call, _ in caller.other_calls if isinstance(call.func, cst.Name) and call.func.value == helper.name]
+    if not sites:
+        return False
+    for caller, call in sites:
+        arg = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param), None)
+        positional = [a for a in call.args if a.keyword is None]
+        if arg is None and index is not None and index < len(positional) and not any(a.star for a in positional):
+            arg = positional[index].value
+        if not (isinstance(arg, cst.Name) and caller.param(arg.value) is not None
+                and padded_on_host(caller, arg.value, depth + 1)):
             return False
     return True
 
