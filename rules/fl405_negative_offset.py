@@ -5,6 +5,24 @@ from fuselint.model.ranges import below_zero, offset_key, where_arm_loads
 from fuselint.rule import Rule
 
 
+# An offset set to -1 off the mask (Kunlunxin's group norm backward does this), stored under
+# `store_mask`: the -1 is never used when that mask implies the where's condition.
+_MINUS_ONE_OFF_THE_MASK = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, C, HW, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK_C + tl.arange(0, BLOCK_C)
+    cols = tl.arange(0, BLOCK_HW)
+    offs = rows[:, None] * HW + cols[None, :]
+    mask = (rows < C)[:, None] & (cols < HW)[None, :]
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    safe = tl.where(mask, offs, -1)
+    tl.store(y_ptr + safe, x * 2, {store_mask}){mark}
+"""
+
+
 class NegativeOffset(Rule):
     """## What it does
     Flags a load or store whose offset can be negative on a lane its mask keeps: `offs - 1`
@@ -45,6 +63,7 @@ class NegativeOffset(Rule):
             )
 
     VALID = [
+        _MINUS_ONE_OFF_THE_MASK.format(store_mask="mask", mark=""),
         """
 import triton
 import triton.language as tl
@@ -89,6 +108,8 @@ def roll(x_ptr, y_ptr, n, shift, BLOCK: tl.constexpr):
 """,
     ]
     INVALID = [
+        # the store keeps lanes past C, where the offset is -1
+        _MINUS_ONE_OFF_THE_MASK.format(store_mask="(cols < HW)[None, :]", mark="  # error"),
         """
 import triton
 import triton.language as tl

@@ -1440,11 +1440,27 @@ def below_zero(kernel: "Kernel", access: "Access", extra: list | None = None) ->
     """Can the access's offset be negative on a lane it keeps? None when it subtracts nothing."""
     model = ranges_of(kernel)
     key = offset_key(kernel, access)
-    if key is None or not _subtracts(key):
+    if key is None:
         return None
     _, kept = model.kept_facts(access)
+    key = _on_kept_lanes(key, kept)
+    if not _subtracts(key):
+        return None
     facts = model.facts_of(kept + list(extra or []))
     return model.judge_below(key, facts)
+
+
+def _on_kept_lanes(key: Key, kept: list) -> Key:
+    """The offset on the lanes an access keeps: `tl.where(c, a, b)` is `a` there when every
+    conjunct of `c` is one of the access's mask conjuncts or guards (`tl.where(mask, offs, -1)`
+    stored under `mask` never uses the -1)."""
+    if key[0] == "call" and key[1] == "where" and len(key[2]) == 3:
+        condition = key[2][0]
+        if all(part in kept for part in (bag_items(condition) if condition[0] == "and" else [condition])):
+            return _on_kept_lanes(key[2][1], kept)
+    if key[0] == "sum":
+        return _bag("sum", [_on_kept_lanes(term, kept) for term in bag_items(key)])
+    return key
 
 
 @dataclass
