@@ -18,6 +18,18 @@ REVIEWED = {
     # grid rounds N up, so the last column tile reads past each row, and past B's end on its last
     # row (true bug, read only; the store is masked). Ascend fork.
     ("flag_gems/runtime/backend/_ascend/ops/bmm.py", 78, "FL402"): "true: B columns past N in the last column tile",
+    # Ascend addmm: the same pattern as its bmm: A's rows (offs_am) and B's columns (offs_bn) are
+    # masked on K only while the grid rounds M and N up; the store is masked (true bug, read only).
+    ("flag_gems/runtime/backend/_ascend/ops/addmm.py", 54, "FL402"): "true: A rows past M in the last row tile",
+    ("flag_gems/runtime/backend/_ascend/ops/addmm.py", 59, "FL402"): "true: B columns past N in the last column tile",
+    # flag_gems' own argmin along the last dim (K == 1, argmin_kernel_opt_k1, the NVIDIA path):
+    # loads and stores with mask=True while its heuristics pick BLOCK_M in {4, 8} and BLOCK_N =
+    # next_power_of_2(N): rows past M are read and their results written past the output, and a
+    # row of N elements reads into the next row. Confirmed on an H100 (flag_gems 5.0.2, torch
+    # 2.11): (3, 5) returns index 5, (1000, 33) gets 489 of 1000 rows wrong; reproducer in
+    # examples/found/flaggems_argmin_opt_k1.py.
+    ("flag_gems/ops/argmin.py", 88, "FL401"): "true: reads past each row and past M (wrong argmin, confirmed on GPU)",
+    ("flag_gems/ops/argmin.py", 98, "FL401"): "true: writes argmin results past M",
 }
 
 COUNTS = {}

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from fuselint.config import Settings
+from fuselint.engine import lint_source
 from fuselint.model.ranges import explain
 
 OOB = Path(__file__).parent / "data" / "oob"
@@ -58,3 +62,14 @@ def test_explain_from_the_cli():
 
 def test_a_line_without_access():
     assert explain("x = 1\n", 1) == "no load, store or atomic of a kernel on line 1"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ascend_bmm_columns.py", {"FL402"}),
+    ("flaggems_argmin_opt_k1.py", {"FL401"}),
+])
+def test_found_reproducers_are_flagged(name, expected):
+    """The reproducers of findings on released code (examples/found) keep their findings."""
+    source = (ROOT / "examples" / "found" / name).read_text()
+    codes = {f.code for f in lint_source(source, name, Settings(select=("FL4",)))}
+    assert codes == expected

@@ -47,6 +47,10 @@ def test_plain_functions_and_unknown_decorators_are_not_kernels():
     ("from triton.language import load", "load", "load"),
     ("from triton.language.extra.cuda.libdevice import tanh", "tanh", "extra.cuda.libdevice.tanh"),
     ("import torch as tl", "tl.load", None),
+    # flag_gems' helper is tl.program_id(axis).to(tl.int64): the same program id to the rules
+    ("from flag_gems.utils import triton_lang_extension as tle", "tle.program_id", "program_id"),
+    ("from flag_gems.utils import triton_lang_extension as tle", "tle.num_programs", "num_programs"),
+    ("from flag_gems.utils import triton_lang_extension as tle", "tle.promote_to_tensor", None),
 ])
 def test_tl_functions_resolve_whatever_the_import_form(imports, expression, expected):
     m = model(imports + "\n")

@@ -94,7 +94,17 @@ class ImportTable:
         return None
 
 
+# Functions of known helper modules that are exactly a tl function: flag_gems'
+# `tle.program_id(axis)` is `tl.program_id(axis).to(tl.int64)`, the same value to every rule.
+_TL_EQUIVALENTS = {
+    "flag_gems.utils.triton_lang_extension.program_id": "program_id",
+    "flag_gems.utils.triton_lang_extension.num_programs": "num_programs",
+}
+
+
 def tl_member(full: str) -> str | None:
+    if full in _TL_EQUIVALENTS:
+        return _TL_EQUIVALENTS[full]
     for prefix in _TL_MODULES:
         if full.startswith(prefix):
             return full[len(prefix):]
