@@ -7,7 +7,7 @@ can be an index >= N. Seen on an H100 with flag_gems 5.0.2 itself: (3, 5) return
 (1000, 33) gets 489 of 1000 rows wrong.
 
     fuselint check examples/found/flaggems_argmin_opt_k1.py
-    fuselint run examples/found/flaggems_argmin_opt_k1.py --reference examples/found/argmin_reference.py
+    fuselint run examples/found/flaggems_argmin_opt_k1.py --reference examples/found/argmin_reference.py --sanitize
 
 The kernel as released, but for its decorators (`@libentry`, `@triton.heuristics`, whose choice
 the wrapper makes), `tl.program_id` for `tle.program_id` and +inf for `get_dtype_max(dtype)`.
