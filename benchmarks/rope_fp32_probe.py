@@ -87,8 +87,8 @@ def rope_one_tensor_kernel(q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr,
                            stride_cos_s, stride_sin_s, HALF: tl.constexpr, BLOCK_ROWS: tl.constexpr,
                            INTERLEAVE: tl.constexpr):
     """examples/rope.py's tile, but a program rotates a tile of q or of k, not both: it reads one
-    stream and writes one (Liger, in place, and torch.compile's kernel also touch two streams a
-    program; examples/rope.py touches four). Programs [0, n_tiles) take q, the rest k; with
+    stream and writes one (Liger's in-place programs touch two address ranges; version 2
+    touched four). Programs [0, n_tiles) take q, the rest k; with
     INTERLEAVE, even programs take q and odd ones k (the control)."""
     pid = tl.program_id(0)
     if INTERLEAVE:
