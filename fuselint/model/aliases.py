@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from fuselint.model.module import call_argument
 from fuselint.model.source import code_of
 
 # Tensor methods that may return the tensor itself or a view of its memory: `.contiguous()` of
@@ -45,20 +46,6 @@ def caller_tensor(node: cst.BaseExpression, scope, seen: frozenset = frozenset()
     return None
 
 
-def _argument(function, call: cst.Call, param: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == param:
-            return arg.value
-    positional = [a for a in call.args if a.keyword is None]
-    if any(a.star for a in positional):
-        return None
-    params = function.node.params
-    names = [p.name.value for p in [*params.posonly_params, *params.params]]
-    if param in names and names.index(param) < len(positional):
-        return positional[names.index(param)].value
-    return None
-
-
 def receives_caller_input(module, scope, param: str, depth: int = 0) -> bool:
     """Can parameter `param` of the function owning `scope` hold a tensor that the function's
     caller was given (its input), rather than one the module allocated for it? `forward` and a
@@ -76,7 +63,8 @@ def receives_caller_input(module, scope, param: str, depth: int = 0) -> bool:
     if not sites:
         return True
     for caller, call in sites:
-        argument = _argument(function, call, param)
+        params = function.node.params
+        argument = call_argument(call, [p.name.value for p in [*params.posonly_params, *params.params]], param)
         found = None if argument is None else caller_tensor(argument, caller.scope)
         if found is not None and receives_caller_input(module, caller.scope, found[0], depth + 1):
             return True

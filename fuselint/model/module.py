@@ -66,16 +66,21 @@ class Launch:
     guards: tuple[cst.BaseExpression, ...] = ()  # tests of the `if`s whose body holds the launch
 
     def argument_for(self, kernel: Kernel, name: str) -> cst.BaseExpression | None:
-        for arg in self.call.args:
-            if arg.keyword is not None and arg.keyword.value == name:
-                return arg.value
-        positional = [a for a in self.call.args if a.keyword is None]
-        if any(a.star for a in positional):
-            return None
-        index = next((i for i, p in enumerate(kernel.params) if p.name == name), None)
-        if index is not None and index < len(positional):
-            return positional[index].value
+        return call_argument(self.call, [p.name for p in kernel.params], name)
+
+
+def call_argument(call: cst.Call, params: list[str], name: str) -> cst.BaseExpression | None:
+    """The expression `call` passes for parameter `name` of a function whose parameters, in
+    order, are `params`: by keyword, else by position; None when not passed or behind a `*args`."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in positional):
         return None
+    if name in params and params.index(name) < len(positional):
+        return positional[params.index(name)].value
+    return None
 
 
 class ModuleModel:

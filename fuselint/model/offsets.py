@@ -628,13 +628,18 @@ def _wrap(text: str) -> str:
 
 @dataclass(frozen=True)
 class Offsets:
-    """The offsets of one access: its pointer minus the base pointer parameter."""
+    """The offsets of one access: its pointer minus its base (see base_term)."""
 
-    base: str
+    base_term: Key  # ("param", name), or a `tl.where` choice of parameters
     tile: Counter  # index terms that vary inside the tile
     program: Counter  # index terms that vary between programs (or loop iterations)
     shift: Counter  # constant terms
     known: bool  # no term holds a join of bindings or an unmodelled expression
+
+    @property
+    def base(self) -> str:
+        """The base as written: the parameter's name, or the `tl.where(...)` choice."""
+        return self.base_term[1] if self.base_term[0] == "param" else render(self.base_term)
 
     @property
     def key(self) -> tuple:
@@ -681,7 +686,7 @@ def _offsets(kernel: "Kernel", access: "Access") -> Offsets | None:
         _, _, unknown, load = canon.facts(term)
         if unknown or load:  # a gather or scatter: the index is data, not an index vector
             return None
-    return Offsets(base[1] if base[0] == "param" else render(base), tile, program, shift, known)
+    return Offsets(base, tile, program, shift, known)
 
 
 def base_term(kernel: "Kernel", terms: list) -> Key | None:
@@ -701,9 +706,8 @@ def possible_bases(kernel: "Kernel", access: "Access") -> list[str]:
     """The pointer parameters an access may address: its base parameter, or each parameter that
     a `tl.where` base picks between at run time (nested selects too); [] when the model cannot
     tell."""
-    if offsets_of(kernel, access) is None:
-        return []
-    return base_params(kernel, base_term(kernel, _terms(canon_of(kernel).key(access.pointer))))
+    offsets = offsets_of(kernel, access)
+    return [] if offsets is None else base_params(kernel, offsets.base_term)
 
 
 def base_params(kernel: "Kernel", base: Key) -> list[str]:

@@ -985,8 +985,8 @@ def index_groups(kernel: "Kernel", access: "Access") -> tuple[Key, list[Counter]
     key = pointer_key(kernel, access)
     terms = [t for term in _terms(key) for t in _terms(without_slices(term))]
     if key is canon.key(access.pointer):
-        # the offsets model's choice of base, when it has one
-        base = None if offsets_of(kernel, access) is None else base_term(kernel, _terms(key))
+        offsets = offsets_of(kernel, access)  # the offsets model's choice of base, when it has one
+        base = None if offsets is None else offsets.base_term
     else:
         base = _base_of(kernel, terms)
     if base is None or base not in terms:
@@ -1135,16 +1135,15 @@ def padded_on_host(kernel: "Kernel", param: str, depth: int = 0) -> bool:
 def _padded_by_callers(helper: "Kernel", param: str, depth: int) -> bool:
     """Every call of `helper` from another kernel of the module passes its own pointer parameter
     for `param`, and that kernel's launches pad it (see padded_on_host); False without calls."""
-    index = next((i for i, p in enumerate(helper.params) if p.name == param), None)
+    from fuselint.model.module import call_argument
+
+    params = [p.name for p in helper.params]
     sites = [(caller, call) for caller in helper.module.kernels if caller is not helper
              for call, _ in caller.other_calls if isinstance(call.func, cst.Name) and call.func.value == helper.name]
     if not sites:
         return False
     for caller, call in sites:
-        arg = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param), None)
-        positional = [a for a in call.args if a.keyword is None]
-        if arg is None and index is not None and index < len(positional) and not any(a.star for a in positional):
-            arg = positional[index].value
+        arg = call_argument(call, params, param)
         if not (isinstance(arg, cst.Name) and caller.param(arg.value) is not None
                 and padded_on_host(caller, arg.value, depth + 1)):
             return False
