@@ -8,7 +8,7 @@ each call), on the benchmark's shapes:
   read, two written), which was 0.5-0.8 % behind Liger on fp32;
 - the "half-rows" tile [2R, D/2] of both tensors (line j holds half j // R of row j % R; cos/sin
   loaded through the same lines: no layout conversion in Triton 3.6 or 3.9);
-- one tensor a program at 2R rows, and the same with q and k programs interleaved (a control:
+- examples/rope.py at 2R rows, and the same tile with q and k programs interleaved (a control:
   is it the streams per program, or q's and k's programs running apart?);
 - Liger's RoPE (native BSHD layout, in place) and torch.compile of the reference.
 With --ncu, instead launches each fp32 kernel twice (no timing) for Nsight Compute to profile:
@@ -83,23 +83,15 @@ _rotate_half = FAST._rotate_half
 
 
 @triton.jit
-def rope_one_tensor_kernel(q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr, n_rows, seq_len, n_tiles,
-                           stride_cos_s, stride_sin_s, HALF: tl.constexpr, BLOCK_ROWS: tl.constexpr,
-                           INTERLEAVE: tl.constexpr):
-    """examples/rope.py's tile, but a program rotates a tile of q or of k, not both: it reads one
-    stream and writes one (Liger's in-place programs touch two address ranges; version 2
-    touched four). Programs [0, n_tiles) take q, the rest k; with
-    INTERLEAVE, even programs take q and odd ones k (the control)."""
+def rope_interleaved_kernel(q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr, n_rows, seq_len,
+                            stride_cos_s, stride_sin_s, HALF: tl.constexpr, BLOCK_ROWS: tl.constexpr):
+    """The control for examples/rope.py's one tensor a program (power-of-two D): the same tile,
+    but even programs take q and odd ones k, instead of all of q's programs before k's."""
     pid = tl.program_id(0)
-    if INTERLEAVE:
-        tile = pid // 2
-        is_k = pid % 2 == 1
-    else:
-        tile = pid % n_tiles
-        is_k = pid >= n_tiles
+    is_k = pid % 2 == 1
     x_ptr = tl.where(is_k, k_ptr, q_ptr)
     out_ptr = tl.where(is_k, k_out_ptr, q_out_ptr)
-    rows = tile * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
+    rows = (pid // 2) * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
     cols = tl.arange(0, 2 * HALF)
     halves = tl.arange(0, HALF)
     offs = rows[:, None].to(tl.int64) * (2 * HALF) + cols[None, :]
@@ -112,17 +104,16 @@ def rope_one_tensor_kernel(q_ptr, k_ptr, q_out_ptr, k_out_ptr, cos_ptr, sin_ptr,
     tl.store(out_ptr + offs, _rotate_half(x, c, s, BLOCK_ROWS, HALF).to(out_ptr.dtype.element_ty), mask=mask)
 
 
-def rope_one_tensor(q, k, cos, sin, block_rows=32, num_warps=4, interleave=False):
+def rope_interleaved(q, k, cos, sin, block_rows=32, num_warps=4):
     B, H, S, D = q.shape
     c, s = cos[:S, : D // 2], sin[:S, : D // 2]
     assert c.stride(1) == 1 and s.stride(1) == 1 and q.is_contiguous() and k.is_contiguous()
     assert D // 2 == triton.next_power_of_2(D // 2)
     q_out, k_out = torch.empty_like(q), torch.empty_like(k)
     n_rows = B * H * S
-    n_tiles = triton.cdiv(n_rows, block_rows)
-    rope_one_tensor_kernel[(2 * n_tiles,)](
-        q, k, q_out, k_out, c, s, n_rows, S, n_tiles, c.stride(0), s.stride(0), HALF=D // 2,
-        BLOCK_ROWS=block_rows, INTERLEAVE=interleave, num_warps=num_warps)
+    rope_interleaved_kernel[(2 * triton.cdiv(n_rows, block_rows),)](
+        q, k, q_out, k_out, c, s, n_rows, S, c.stride(0), s.stride(0), HALF=D // 2,
+        BLOCK_ROWS=block_rows, num_warps=num_warps)
     return q_out, k_out, c, s
 
 
@@ -202,8 +193,8 @@ def implementations(shape, fast, reference, liger, compiled):
         "rope.py (shipped)": lambda: fast.rope_triton(q, k, cos, sin),
         "both tensors a program (v2)": lambda: rope_both_tensors(q, k, cos, sin),
         "half-rows R16 w4": lambda: rope_halfrows(q, k, cos, sin, 16, 4),
-        "one tensor, 2R rows": lambda: rope_one_tensor(q, k, cos, sin, 2 * rows),
-        "one tensor, 2R, interleaved": lambda: rope_one_tensor(q, k, cos, sin, 2 * rows, interleave=True),
+        "one tensor, 2R rows": lambda: fast.rope_triton(q, k, cos, sin, block_rows=2 * rows),
+        "one tensor, 2R, interleaved": lambda: rope_interleaved(q, k, cos, sin, 2 * rows),
         "liger (in place, BSHD)": lambda: liger.rope_forward(q_bshd.transpose(1, 2), k_bshd.transpose(1, 2),
                                                              cos_l, sin_l, rotary_dim=D),
         "torch.compile": lambda: compiled(q, k, cos, sin),
