@@ -35,7 +35,8 @@ def code_fingerprint() -> str:
 
 class Cache:
     def __init__(self, folder: Path, settings: Settings) -> None:
-        self.folder = Path(folder) / code_fingerprint()
+        self.root = Path(folder)
+        self.folder = self.root / code_fingerprint()
         self._settings = repr(settings).encode()
         self._writable = True
         self.problems: set[str] = set()
@@ -60,7 +61,9 @@ class Cache:
             return
         entry = self._file(path, data)
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
+            if not entry.parent.is_dir():
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                _mark_as_cache(self.root)
             descriptor, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
             with os.fdopen(descriptor, "w", encoding="utf-8") as out:
                 json.dump([f.to_dict() for f in findings], out)
@@ -68,3 +71,13 @@ class Cache:
         except OSError as error:
             self._writable = False
             self.problems.add(f"cannot write the cache in {self.folder} ({error.strerror or error}); it was not used")
+
+
+def _mark_as_cache(root: Path) -> None:
+    """As Ruff, mypy and pytest do: the cache ignores itself in git, and backup tools skip it."""
+    for name, text in ((".gitignore", "# Automatically created by fuselint.\n*\n"),
+                       ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"
+                                        "# This file is a cache directory tag created by fuselint.\n")):
+        marker = root / name
+        if not marker.exists():
+            marker.write_text(text, encoding="utf-8")

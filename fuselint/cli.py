@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -45,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply the exclusions to the paths named here too (pre-commit passes every changed file)")
     check.add_argument("--fix", action="store_true", help="apply the certain fixes, then report what is left")
     check.add_argument("--diff", action="store_true", help="show the fixes as a diff and write nothing (exit 1 when there are any)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache of results")
@@ -80,7 +84,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.ignore:
         settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
     if args.diff:
-        fixed = fix_paths(args.paths, settings, write=False)
+        fixed = fix_paths(args.paths, settings, write=False, force_exclude=args.force_exclude)
         sys.stdout.write("".join(fixed.diffs))
         for error in fixed.errors:
             print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
@@ -88,12 +92,12 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR if fixed.errors else (EXIT_FINDINGS if fixed.diffs else EXIT_CLEAN)
     fix_errors = []
     if args.fix:
-        fixed = fix_paths(args.paths, settings, write=True)
+        fixed = fix_paths(args.paths, settings, write=True, force_exclude=args.force_exclude)
         fix_errors = [e for e in fixed.errors if e.message.startswith("not fixed")]
         if fixed.fixes:
             print(f"Fixed {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
     cache = None if args.no_cache else Cache(args.cache_dir or settings.root / DEFAULT_FOLDER, settings)
-    result = lint_paths(args.paths, settings, jobs=args.jobs, cache=cache)
+    result = lint_paths(args.paths, settings, jobs=args.jobs, cache=cache, force_exclude=args.force_exclude)
     result.errors.extend(fix_errors)
     try:
         result = gate.apply(args, result)
@@ -114,6 +118,11 @@ def run_check(args: argparse.Namespace) -> int:
             out.write(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n")
     else:
         REPORTERS[args.output_format](result, out)
+    if result.files == 0 and not result.errors:
+        # A gate that looked at nothing must not pass: say so, and exit as for bad input.
+        print(f"fuselint: error: no Python file to lint under {' '.join(args.paths)} (after the exclusions); "
+              "nothing was checked", file=sys.stderr)
+        return EXIT_ERROR
     if result.errors:
         return EXIT_ERROR
     if result.findings and not args.exit_zero:
@@ -139,9 +148,10 @@ def _explain(where: str) -> int:
 
 def run_rule(args: argparse.Namespace) -> int:
     if args.all:
+        width = max(60, shutil.get_terminal_size((100, 24)).columns - 1)
         for rule in all_rules():
-            fatal = "fatal" if rule.fatal else ""
-            print(f"{rule.code}  {rule.name:<28} {fatal:<6} {rule.summary()}")
+            head = f"{rule.code}  {rule.name:<28} {'fatal' if rule.fatal else '':<5} {'fix' if rule.fix else '':<3}  "
+            print(textwrap.fill(rule.summary(), width, initial_indent=head, subsequent_indent=" " * len(head)))
         return EXIT_CLEAN
     if not args.code:
         print("fuselint: error: give a rule code, or --all", file=sys.stderr)
@@ -151,7 +161,8 @@ def run_rule(args: argparse.Namespace) -> int:
         print(f"fuselint: error: no rule {args.code!r}; `fuselint rule --all` lists them", file=sys.stderr)
         return EXIT_ERROR
     print(f"# {rule.code} {rule.name}\n")
-    print(f"Fatal (Triton's compiler rejects it): {'yes' if rule.fatal else 'no'}\n")
+    print(f"Fatal (Triton's compiler rejects it): {'yes' if rule.fatal else 'no'}")
+    print(f"Fix: {'sometimes available (`--fix`)' if rule.fix else 'none: the change needs a person'}\n")
     print(rule.docs())
     return EXIT_CLEAN
 
@@ -171,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The `fuselint` command: main(), then exit without tearing the interpreter down. Freeing
     every parsed tree and module one by one takes a sixth of a small file's whole run."""
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader went away (`fuselint rule --all | head`): no traceback
+        code = EXIT_ERROR
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -50,12 +50,24 @@ class Settings:
         return tuple(codes)
 
     def excluded(self, path: Path) -> bool:
-        rel = _relative(path, self.root)
-        parts = Path(rel).parts
+        """Is a path found while walking a folder excluded? Ruff's rule: a pattern matches the
+        entry's own name, or its path relative to the project root; never a folder above the
+        root, nor the folder named on the command line (walking prunes excluded folders, so each
+        name below it is tried once)."""
+        rel = _relative_inside(path, self.root)
         for pattern in (*DEFAULT_EXCLUDE, *self.exclude):
-            if fnmatch.fnmatch(rel, pattern) or any(fnmatch.fnmatch(part, pattern) for part in parts):
+            if fnmatch.fnmatch(path.name, pattern) or (rel is not None and fnmatch.fnmatch(rel, pattern)):
                 return True
         return False
+
+    def force_excluded(self, path: Path) -> bool:
+        """`--force-exclude`: is a path named on the command line excluded, by any of its own
+        folders below the project root?"""
+        rel = _relative_inside(path, self.root)
+        if rel is None:
+            return self.excluded(path)
+        parts = Path(rel).parts
+        return any(self.excluded(self.root.joinpath(*parts[:i])) for i in range(1, len(parts) + 1))
 
 
 def _matches(selector: str, code: str, name: str) -> bool:
@@ -64,10 +76,15 @@ def _matches(selector: str, code: str, name: str) -> bool:
 
 
 def _relative(path: Path, root: Path) -> str:
+    return _relative_inside(path, root) or path.as_posix()
+
+
+def _relative_inside(path: Path, root: Path) -> str | None:
+    """`path` relative to `root`, or None when it lies outside."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return path.as_posix()
+        return None
 
 
 def find_pyproject(start: Path) -> Path | None:

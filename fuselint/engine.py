@@ -62,6 +62,8 @@ def _analyse(raw: bytes, path: Path, settings: Settings, rules: Sequence[Rule]) 
         return _Analysis(None, [], _syntax_error(error, raw, path, rules))
     except (UnicodeDecodeError, LookupError) as error:  # bytes that are not the declared encoding
         return _Analysis(None, [], _undecodable(error, path, rules))
+    except SyntaxError as error:  # tokenize.detect_encoding: a bad byte or declaration in lines 1-2
+        return _Analysis(None, [], _undecodable(_first_bad_byte(raw) or error, path, rules))
     except RecursionError:
         return _Analysis(None, [], _syntax_error(None, raw, path, rules))
     try:
@@ -140,9 +142,22 @@ def _syntax_error(error: cst.ParserSyntaxError | None, raw: bytes, path: Path, r
 def _undecodable(error: Exception, path: Path, rules: Sequence[Rule]) -> list[Finding]:
     if not any(r.code == "FL999" for r in rules):
         return []
-    detail = f"byte {error.object[error.start]:#04x} at offset {error.start}" if isinstance(error, UnicodeDecodeError) else str(error)
+    line = 1
+    if isinstance(error, UnicodeDecodeError):
+        detail = f"byte {error.object[error.start]:#04x} at offset {error.start}"
+        line = error.object.count(b"\n", 0, error.start) + 1
+    else:
+        detail = str(error)
     message = f"syntax error: the file is not valid UTF-8 or its declared encoding ({detail})"
-    return [Finding(str(path), 1, 1, "FL999", "syntax-error", message, 1, 1, True)]
+    return [Finding(str(path), line, 1, "FL999", "syntax-error", message, line, 1, True)]
+
+
+def _first_bad_byte(raw: bytes) -> UnicodeDecodeError | None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error
+    return None
 
 
 def _internal_error(where: str, error: Exception, path: Path) -> Finding:
@@ -199,8 +214,11 @@ def read_source(path: Path) -> bytes:
     return data
 
 
-def collect_files(paths: Iterable[str | Path], settings: Settings) -> tuple[list[Path], list[InputError]]:
-    """Python files under `paths` (folders recursively, excluded folders pruned), in a stable order."""
+def collect_files(paths: Iterable[str | Path], settings: Settings,
+                  force_exclude: bool = False) -> tuple[list[Path], list[InputError]]:
+    """Python files under `paths` (folders recursively, excluded entries pruned), in a stable
+    order. As in Ruff, a path named here is linted even when the exclusions match it, unless
+    `force_exclude`; they apply to what is found below it."""
     files: list[Path] = []
     errors: list[InputError] = []
     seen: set[Path] = set()
@@ -208,6 +226,8 @@ def collect_files(paths: Iterable[str | Path], settings: Settings) -> tuple[list
         path = Path(given)
         if not path.exists() and not path.is_symlink():
             errors.append(InputError(str(path), "no such file or directory"))
+        elif force_exclude and settings.force_excluded(path):
+            continue
         elif path.is_dir():
             for folder, dirs, names in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not settings.excluded(Path(folder) / d))
@@ -218,7 +238,7 @@ def collect_files(paths: Iterable[str | Path], settings: Settings) -> tuple[list
         elif path.suffix not in (".py", ".pyi"):
             errors.append(InputError(str(path), "is not a Python file (expected a .py or .pyi file)"))
         else:
-            _add(path, files, seen)  # named on the command line: linted even if excluded
+            _add(path, files, seen)
     return files, errors
 
 
@@ -262,10 +282,11 @@ def _lint_chunk(paths: list[Path], settings: Settings, cache: Cache | None):
     return outcomes, sorted(cache.problems) if cache is not None else []
 
 
-def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, cache: Cache | None = None) -> LintResult:
+def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, cache: Cache | None = None,
+               force_exclude: bool = False) -> LintResult:
     """Lint every file under `paths`; with jobs > 1 in that many processes. The result is in
     file order whatever the number of jobs."""
-    files, errors = collect_files(paths, settings)
+    files, errors = collect_files(paths, settings, force_exclude)
     result = LintResult(errors=errors)
     if jobs > 1 and len(files) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -294,10 +315,10 @@ class FixResult:
     errors: list[InputError] = field(default_factory=list)
 
 
-def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool) -> FixResult:
+def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool, force_exclude: bool = False) -> FixResult:
     """Apply every certain fix under `paths`: written atomically when `write`, else only shown
     as unified diffs."""
-    files, errors = collect_files(paths, settings)
+    files, errors = collect_files(paths, settings, force_exclude)
     rules = enabled_rules(settings)
     result = FixResult(errors=errors)
     for path in files:

@@ -76,6 +76,7 @@ class MissingJit(Rule):
     """
 
     code, name, fatal = "FL001", "missing-jit", True
+    fix = "sometimes"
 
     def check_module(self, module):
         for function in module.functions:

@@ -140,6 +140,7 @@ class GridMayBeZero(Rule):
     """
 
     code, name = "FL002", "grid-may-be-zero"
+    fix = "sometimes"
 
     def check_module(self, module):
         for launch in module.launches:

@@ -73,6 +73,7 @@ class UnavailableTlFunction(Rule):
     """
 
     code, name, fatal = "FL009", "unavailable-tl-function", True
+    fix = "sometimes"
 
     def check_kernel(self, kernel):
         tl = kernel.imports.local_name("triton.language")

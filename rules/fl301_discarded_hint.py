@@ -59,6 +59,7 @@ class DiscardedHint(Rule):
     """
 
     code, name = "FL301", "discarded-hint"
+    fix = "sometimes"
 
     def check_kernel(self, kernel):
         for call in discarded_calls(kernel):

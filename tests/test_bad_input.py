@@ -52,6 +52,22 @@ def test_non_utf8_is_a_syntax_finding_naming_the_byte(tmp_path):
     assert "0xe9" in finding["message"]
 
 
+@pytest.mark.parametrize("data, line", [
+    (b"# caf\xe9\nimport triton\n", 1),  # the encoding detection reads lines 1-2 and raises
+    (b"import triton\n# caf\xe9\n", 2),
+    (b"# -*- coding: nope -*-\nimport triton\n", 1),  # an encoding Python does not know
+])
+def test_bad_bytes_in_the_first_lines_are_fl999_and_others_still_linted(tmp_path, data, line):
+    (tmp_path / "a.py").write_bytes(data)
+    (tmp_path / "k.py").write_text(KERNEL_BAD)
+    result = check(tmp_path / "a.py", tmp_path / "k.py")
+    assert_no_traceback(result)
+    findings = json.loads(result.stdout)
+    assert (findings[0]["code"], findings[0]["line"]) == ("FL999", line)
+    assert "0xe9" in findings[0]["message"] or "nope" in findings[0]["message"]
+    assert codes(result) == ["FL002", "FL003", "FL010", "FL999"] and result.returncode == 1
+
+
 def test_binary_file_named_py_is_an_input_error(tmp_path):
     (tmp_path / "blob.py").write_bytes(b"\x7fELF\x00\x00triton")
     (tmp_path / "k.py").write_text(KERNEL_BAD)

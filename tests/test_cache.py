@@ -76,3 +76,15 @@ def test_cache_path_that_is_a_file_is_ignored_with_a_warning(tmp_path, src):
     result = lint(tmp_path)
     assert result.returncode == 1 and len(json.loads(result.stdout)) == 3
     assert result.stderr.count("cannot write the cache") == 1
+
+
+def test_cache_ignores_itself_in_git(tmp_path, src):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    lint(tmp_path)
+    assert (tmp_path / "cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    untracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout
+    assert "cache/" not in untracked and "src/bad.py" in untracked  # `git add -A` would not commit it

@@ -31,7 +31,41 @@ def test_text_output_and_exit_code_one(tmp_path):
 def test_clean_file_exits_zero(tmp_path):
     path = write(tmp_path, "k.py", KERNEL_GOOD)
     result = run_fuselint("check", "--select", "FL0", str(path))
-    assert (result.returncode, result.stdout.strip()) == (0, "All checks passed!")
+    assert (result.returncode, result.stdout.strip()) == (0, "All checks passed! (1 file linted)")
+
+
+def test_named_folders_are_linted_even_below_excluded_names(tmp_path):
+    # A folder named on the command line is linted whatever its path holds (Ruff's rule): the
+    # wheels live under .../venv/lib/..., generated kernels under build/.
+    for folder in ("venv/lib/build/dist/pkg", "build/gen"):
+        write(tmp_path, f"{folder}/k.py", KERNEL_BAD)
+        write(tmp_path, f"{folder}/build/skipped.py", KERNEL_BAD)  # discovered below: excluded
+    for named in ("venv/lib/build/dist/pkg", "build/gen"):
+        result = run_fuselint("check", "--select", "FL0", named, "--output-format", "json", cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert {f["path"] for f in json.loads(result.stdout)} == {f"{named}/k.py"}
+    # outside the project root: only names below the named folder are matched
+    outside = run_fuselint("check", "--select", "FL0", str(tmp_path / "venv/lib/build/dist/pkg"), cwd=tmp_path / "build")
+    assert outside.returncode == 1 and "skipped.py" not in outside.stdout
+
+
+def test_force_exclude_applies_the_exclusions_to_named_paths(tmp_path):
+    write(tmp_path, "pyproject.toml", "[tool.fuselint]\nselect = ['FL0']\nexclude = ['generated']\n")
+    write(tmp_path, "generated/k.py", KERNEL_BAD)
+    write(tmp_path, "src/k.py", KERNEL_BAD)
+    named = run_fuselint("check", "generated/k.py", "src/k.py", "--output-format", "json", cwd=tmp_path)
+    assert {f["path"] for f in json.loads(named.stdout)} == {"generated/k.py", "src/k.py"}
+    forced = run_fuselint("check", "--force-exclude", "generated/k.py", "src/k.py", "--output-format", "json", cwd=tmp_path)
+    assert {f["path"] for f in json.loads(forced.stdout)} == {"src/k.py"}
+
+
+def test_a_run_that_lints_no_file_does_not_pass(tmp_path):
+    (tmp_path / "empty").mkdir()
+    write(tmp_path, "only/venv/k.py", KERNEL_BAD)  # excluded when discovered
+    for named in ("empty", "only"):
+        result = run_fuselint("check", named, cwd=tmp_path)
+        assert result.returncode == 2 and "All checks passed" not in result.stdout
+        assert "no Python file to lint" in result.stderr and "nothing was checked" in result.stderr
 
 
 def test_json_fields(tmp_path):
@@ -64,6 +98,23 @@ def test_sarif_is_2_1_0_with_rules_and_results(tmp_path):
         region = result["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] >= 1 and region["startColumn"] >= 1
     assert {r["level"] for r in run["results"]} == {"error", "warning"}
+
+
+def test_sarif_uris_are_percent_encoded_and_absolute_paths_are_file_uris(tmp_path):
+    from urllib.parse import unquote, urlparse
+
+    write(tmp_path, "odd dir/50% #1.py", KERNEL_BAD)
+    relative = json.loads(run_fuselint("check", "--select", "FL010", "odd dir/50% #1.py", "--output-format", "sarif",
+                                       cwd=tmp_path).stdout)["runs"][0]
+    location = relative["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "odd%20dir/50%25%20%231.py", "uriBaseId": "%SRCROOT%"}
+    root = relative["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert root.startswith("file:///") and root.endswith("/")
+    absolute = json.loads(run_fuselint("check", "--select", "FL010", str(tmp_path / "odd dir/50% #1.py"),
+                                       "--output-format", "sarif").stdout)["runs"][0]
+    uri = absolute["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("file:///") and " " not in uri and "#" not in uri
+    assert unquote(urlparse(uri).path) == str(tmp_path / "odd dir/50% #1.py")
 
 
 def test_select_ignore_and_exit_zero(tmp_path):
@@ -190,3 +241,30 @@ def test_jobs_do_not_change_the_output(tmp_path):
     two = run_fuselint("check", "--select", "FL0", str(tmp_path), "--jobs", "2", "--output-format", "json")
     assert one.stdout == two.stdout and len(json.loads(one.stdout)) == 12
     assert run_fuselint("check", str(tmp_path), "--jobs", "0").returncode == 2
+
+
+def test_rule_listing_is_wrapped_says_which_rules_fix_and_survives_a_closed_pipe():
+    import subprocess
+
+    listing = run_fuselint("rule", "--all").stdout.splitlines()
+    assert max(len(line) for line in listing) <= 100  # wrapped to the terminal (100 when not one)
+    fl009 = next(line for line in listing if line.startswith("FL009"))
+    assert " fatal fix " in fl009
+    assert "Fix: sometimes available" in run_fuselint("rule", "FL009").stdout
+    assert "Fix: none" in run_fuselint("rule", "FL005").stdout
+    for command in ("rule --all", "check examples --no-cache --select ALL"):
+        piped = subprocess.run(f"{sys.executable} -m fuselint {command} | head -1", shell=True,
+                               capture_output=True, text=True)
+        assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr
+
+
+def test_declared_fixes_match_what_the_rules_do():
+    from fuselint.config import Settings
+    from fuselint.engine import fixed_source
+    from fuselint.rules import all_rules
+
+    for rule in all_rules():
+        settings = Settings(select=(rule.code,))
+        fixed = [fixed_source(example.encode(), "example.py", settings, [rule(settings)])[1]
+                 for example in rule.INVALID]
+        assert bool(rule.fix) == any(fixed), f"{rule.code}: declares fix={rule.fix!r}, its examples fix {fixed}"

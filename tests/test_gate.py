@@ -4,6 +4,7 @@ format honouring both, `action.yml` and the script it calls, and pre-commit agre
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 import os
 import re
 import shutil
@@ -332,7 +333,7 @@ def test_script_writes_sarif_with_the_same_findings_and_an_empty_one_when_nothin
     done = ci_script(repo, base="main", args=f"--select {SELECT}", sarif="out.sarif")
     assert done.returncode == 1
     results = json.loads((repo / "out.sarif").read_text())["runs"][0]["results"]
-    located = sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+    located = sorted((unquote(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]),
                       r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"]) for r in results)
     assert located == annotations(done.stdout)
     clean = ci_script(repo, base="HEAD", sarif="empty.sarif")

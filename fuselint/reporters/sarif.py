@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from fuselint import __version__
 from fuselint.engine import LintResult
@@ -28,12 +29,20 @@ def _rule_entry(rule) -> dict:
     }
 
 
+def _artifact_location(path: str) -> dict:
+    """A URI as SARIF wants it: percent-encoded (a space, `%` or `#` in a path is not a valid
+    URI), relative to the source root where the path is relative, a file URI where absolute."""
+    location = Path(path)
+    if location.is_absolute():
+        return {"uri": location.as_uri()}
+    return {"uri": quote(location.as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
 def write(result: LintResult, out: TextIO) -> None:
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = []
     for f in sorted(result.findings):
-        uri = Path(f.path).as_posix()
         results.append({
             "ruleId": f.code,
             "ruleIndex": index[f.code],
@@ -41,7 +50,7 @@ def write(result: LintResult, out: TextIO) -> None:
             "message": {"text": review_text(f)},
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": {"uri": uri.removeprefix("./")},
+                    "artifactLocation": _artifact_location(f.path),
                     "region": {"startLine": f.line, "startColumn": f.column,
                                "endLine": f.end_line, "endColumn": f.end_column},
                 }
@@ -54,6 +63,7 @@ def write(result: LintResult, out: TextIO) -> None:
             "tool": {"driver": {"name": "fuselint", "version": __version__,
                                 "informationUri": "https://github.com/fuselint/fuselint",
                                 "rules": [_rule_entry(rule) for rule in rules]}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
             "results": results,
         }],
     }

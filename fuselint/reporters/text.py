@@ -12,5 +12,5 @@ def write(result: LintResult, out: TextIO) -> None:
     count = len(result.findings)
     if count:
         out.write(f"Found {count} error{'s' if count != 1 else ''}.\n")
-    elif not result.errors:
-        out.write("All checks passed!\n")
+    elif not result.errors and result.files:
+        out.write(f"All checks passed! ({result.files} file{'s' if result.files != 1 else ''} linted)\n")
