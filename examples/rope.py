@@ -24,25 +24,26 @@ def rope_kernel(
     BLOCK_HALF: tl.constexpr,
     BLOCK_D: tl.constexpr,
     BLOCK_ROWS: tl.constexpr,
+    TENSORS_PER_PROGRAM: tl.constexpr,
 ):
     """Rotate-half RoPE over rows of 2 * HALF elements, out of place.
 
     q, k, q_out, k_out: contiguous (n_rows, 2 * HALF), one row per (batch, head, position).
     cos, sin: (>= seq_len, >= HALF), any strides; row r uses cos[r % seq_len, :HALF].
 
-    Programs [0, n_tiles) rotate the tiles of q, programs [n_tiles, 2 * n_tiles) those of k: each
-    program reads one stream and writes one (a program that did both tensors touched four, and
-    ran 1 % slower on the H100 in fp32). The tile is BLOCK_ROWS whole rows, [BLOCK_ROWS, BLOCK_D]
-    with BLOCK_D = 2 * BLOCK_HALF: tile column j holds element (j // BLOCK_HALF) * HALF +
-    j % BLOCK_HALF of its row, so the two halves of a row sit in the two halves of the tile even
-    when HALF is not a power of two (the padding columns are masked off). One offsets tuple and
-    one mask serve the load and the store; the halves are taken apart and put back together in
-    registers.
+    TENSORS_PER_PROGRAM = 1: programs [0, n_tiles) rotate the tiles of q, programs [n_tiles,
+    2 * n_tiles) those of k: each program reads one stream and writes one (a program that did
+    both tensors touched four, and ran 1 % slower on the H100 in fp32). TENSORS_PER_PROGRAM = 2:
+    program i rotates tile i of q, then of k, with the cos/sin tile loaded once: the launcher
+    takes it when the cos/sin rows are not 16-element aligned, where every cos/sin element is
+    a load of its own and loading them twice cost 11 % of the bandwidth on an H200.
+    The tile is BLOCK_ROWS whole rows, [BLOCK_ROWS, BLOCK_D] with BLOCK_D = 2 * BLOCK_HALF: tile
+    column j holds element (j // BLOCK_HALF) * HALF + j % BLOCK_HALF of its row, so the two
+    halves of a row sit in the two halves of the tile even when HALF is not a power of two (the
+    padding columns are masked off). One offsets tuple and one mask serve every load and store;
+    the halves are taken apart and put back together in registers.
     """
     pid = tl.program_id(0)
-    is_k = pid >= n_tiles
-    x_ptr = tl.where(is_k, k_ptr, q_ptr)
-    out_ptr = tl.where(is_k, k_out_ptr, q_out_ptr)
     rows = (pid % n_tiles) * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
     cols = tl.arange(0, BLOCK_D)
     halves = tl.arange(0, BLOCK_HALF)
@@ -60,9 +61,14 @@ def rope_kernel(
     s = tl.load(sin_ptr + pos[:, None] * stride_sin_s + halves[None, :] * stride_sin_d,
                 mask=cs_mask, other=0.0).to(tl.float32)
 
-    x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
-    x_rot = _rotate_half(x, c, s, BLOCK_ROWS, BLOCK_HALF)
-    tl.store(out_ptr + offs, x_rot.to(out_ptr.dtype.element_ty), mask=mask)
+    for i in tl.static_range(TENSORS_PER_PROGRAM):
+        # k when the program id is past the q tiles, or on the second pass of a two-tensor program
+        is_k = pid + i * n_tiles >= n_tiles
+        x_ptr = tl.where(is_k, k_ptr, q_ptr)
+        out_ptr = tl.where(is_k, k_out_ptr, q_out_ptr)
+        x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+        x_rot = _rotate_half(x, c, s, BLOCK_ROWS, BLOCK_HALF)
+        tl.store(out_ptr + offs, x_rot.to(out_ptr.dtype.element_ty), mask=mask)
 
 
 # Launch rule, the same for an RTX 4090 and an H100 (both bound by memory bandwidth here):
@@ -83,22 +89,30 @@ def _multiprocessor_count(device):
 
 
 @functools.lru_cache(maxsize=1024)
-def rope_launch_config(n_rows, head_dim, element_size, device):
+def rope_launch_config(n_rows, head_dim, element_size, device, tensors_per_program=1):
     """(BLOCK_HALF, BLOCK_ROWS) for rows of head_dim elements of element_size bytes (cached: at
     decode sizes the host's time per call is most of the cost)."""
     block_half = max(16, triton.next_power_of_2(head_dim // 2))
     block_rows = min(MAX_ROWS, max(MIN_ROWS, triton.next_power_of_2(BYTES_PER_TILE // (2 * block_half * element_size))))
     programs_wanted = 2 * _multiprocessor_count(device)
-    while block_rows > MIN_ROWS and 2 * triton.cdiv(n_rows, block_rows) < programs_wanted:
+    while block_rows > MIN_ROWS and (2 // tensors_per_program) * triton.cdiv(n_rows, block_rows) < programs_wanted:
         block_rows //= 2
     return block_half, block_rows
 
 
-def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS):
+def _rows_vectorise(t):
+    """Can Triton load t's rows 16 bytes at a time? Only when it can prove the alignment: a
+    16-byte-aligned base, a row stride divisible by 16 (the integer arguments Triton specialises
+    on) and unit column stride."""
+    return t.stride(1) == 1 and t.stride(0) % 16 == 0 and t.data_ptr() % 16 == 0
+
+
+def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS, tensors_per_program=None):
     """(q_rot, k_rot, cos[:S, :D/2], sin[:S, :D/2]) for q, k of shape (B, H, S, D).
 
     q and k are only read. The results go to `out` = (q_out, k_out), contiguous tensors shaped
-    and typed like q, when given, else to fresh tensors.
+    and typed like q, when given, else to fresh tensors. block_rows, num_warps and
+    tensors_per_program (1 or 2) override the launch rule.
     """
     if q.ndim != 4 or q.shape != k.shape:
         raise ValueError(f"q and k must both be (B, H, S, D); got {tuple(q.shape)} and {tuple(k.shape)}")
@@ -129,15 +143,17 @@ def rope_triton(q, k, cos, sin, out=None, block_rows=None, num_warps=NUM_WARPS):
     if n_rows == 0 or half == 0:
         return q_out, k_out, cos_used, sin_used
 
-    block_half, rule_rows = rope_launch_config(n_rows, head_dim, q.element_size(), q.device)
+    if tensors_per_program is None:
+        tensors_per_program = 1 if _rows_vectorise(cos_used) and _rows_vectorise(sin_used) else 2
+    block_half, rule_rows = rope_launch_config(n_rows, head_dim, q.element_size(), q.device, tensors_per_program)
     block_rows = rule_rows if block_rows is None else block_rows
     n_tiles = triton.cdiv(n_rows, block_rows)
-    rope_kernel[(2 * n_tiles,)](
+    rope_kernel[((2 // tensors_per_program) * n_tiles,)](
         q_in, k_in, q_out, k_out, cos_used, sin_used,
         n_rows, seq_len, n_tiles,
         cos_used.stride(0), cos_used.stride(1), sin_used.stride(0), sin_used.stride(1),
         HALF=half, BLOCK_HALF=block_half, BLOCK_D=2 * block_half, BLOCK_ROWS=block_rows,
-        num_warps=num_warps,
+        TENSORS_PER_PROGRAM=tensors_per_program, num_warps=num_warps,
     )
     return q_out, k_out, cos_used, sin_used
 

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 # (name, B, H, S, D, dtype, options). options: cos_extra=(rows, cols) beyond what is needed;
-# cos_layout="transposed" | "strided"; qk_layout="transposed" | "sliced"; block_rows=N.
+# cos_layout="transposed" | "strided"; qk_layout="transposed" | "sliced"; block_rows=N;
+# tensors_per_program=1 | 2 (else the launch rule picks: 2 when the cos/sin rows are unaligned).
 CPU_CASES = [
     ("fp32_basic", 2, 3, 16, 64, "float32", {}),
     ("fp16_basic", 2, 3, 16, 64, "float16", {}),
@@ -43,6 +44,10 @@ CPU_CASES = [
     ("qk_sliced", 1, 2, 12, 128, "float16", {"qk_layout": "sliced"}),
     ("block_rows_32", 1, 4, 19, 64, "float16", {"block_rows": 32}),
     ("block_rows_128", 1, 3, 50, 128, "float32", {"block_rows": 128}),
+    # a rotary cache of (S + 7, D/2 + 5): rows 69 elements apart, so two tensors a program
+    ("cos_row_stride_69", 2, 3, 21, 128, "float16", {"cos_extra": (7, 5)}),
+    ("two_tensors_aligned", 2, 2, 19, 64, "float32", {"tensors_per_program": 2, "block_rows": 16}),
+    ("one_tensor_unaligned", 1, 3, 13, 64, "float16", {"tensors_per_program": 1, "cos_extra": (7, 5)}),
 ]
 # The house baseline's scalar mask term (`valid = (pid_bh < BH) & (pid_s < S)`) is refused by the
 # Triton 3.9 interpreter ("mask has unsupported dtype"), so the baseline is checked on the GPU only.
@@ -121,7 +126,8 @@ def _driver(device, cases, baseline_cases):
             if impl == "rope":
                 poisoned = (torch.full(q.shape, float("nan"), dtype=dtype, device=device),
                             torch.full(q.shape, float("nan"), dtype=dtype, device=device))
-                outs = fast.rope_triton(q, k, cos, sin, out=poisoned, block_rows=opts.get("block_rows"))
+                outs = fast.rope_triton(q, k, cos, sin, out=poisoned, block_rows=opts.get("block_rows"),
+                                        tensors_per_program=opts.get("tensors_per_program"))
                 if outs[0] is not poisoned[0] or outs[1] is not poisoned[1]:
                     problems.append("out= was not used")
                 model_outs = fast.ModelNew()(q, k, cos, sin)
@@ -178,6 +184,12 @@ def _driver(device, cases, baseline_cases):
         except ValueError:
             errors[label] = "ValueError"
     print(json.dumps({"case": "invalid_inputs", "ok": all(v == "ValueError" for v in errors.values()), "problems": [errors]}), flush=True)
+    # The launch rule loads cos/sin once for q and k only where Triton cannot vectorise their rows.
+    table = randn(40, 64, dtype=torch.float16)
+    layouts = {"contiguous": (table[:33], True), "cache of (S + 7, D/2 + 5)": (randn(40, 69, dtype=torch.float16)[:33, :64], False),
+               "transposed": (randn(64, 40, dtype=torch.float16).t(), False), "offset by one element": (table[1:, 1:], False)}
+    picked = {what: fast._rows_vectorise(t) == want for what, (t, want) in layouts.items()}
+    print(json.dumps({"case": "launch_rule_reads_cos_sin_alignment", "ok": all(picked.values()), "problems": [picked]}), flush=True)
 
 
 def _run_child(device):
@@ -217,7 +229,7 @@ def gpu_results():
     return results
 
 
-@pytest.mark.parametrize("case", [c[0] for c in CPU_CASES + BASELINE_CPU_CASES] + ["invalid_inputs"])
+@pytest.mark.parametrize("case", [c[0] for c in CPU_CASES + BASELINE_CPU_CASES] + ["invalid_inputs", "launch_rule_reads_cos_sin_alignment"])
 def test_interpreter(cpu_results, case):
     assert case in cpu_results, f"case {case} printed no result"
     record = cpu_results[case]
@@ -225,7 +237,7 @@ def test_interpreter(cpu_results, case):
 
 
 @pytest.mark.skipif(not _cuda_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("case", [c[0] for c in GPU_CASES + BASELINE_GPU_CASES] + ["invalid_inputs"])
+@pytest.mark.parametrize("case", [c[0] for c in GPU_CASES + BASELINE_GPU_CASES] + ["invalid_inputs", "launch_rule_reads_cos_sin_alignment"])
 def test_gpu(gpu_results, case):
     assert case in gpu_results, f"case {case} printed no result"
     record = gpu_results[case]
