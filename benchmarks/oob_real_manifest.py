@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,16 @@ _ID = re.compile(r"[a-z0-9][a-z0-9.-]*")
 
 def load(path: Path = MANIFEST) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_checked(path: Path = MANIFEST) -> dict | None:
+    """The manifest, or None after printing what is wrong with it to stderr."""
+    manifest = load(path)
+    wrong = problems(manifest)
+    if wrong:
+        print("\n".join(f"{path}: {w}" for w in wrong), file=sys.stderr)
+        return None
+    return manifest
 
 
 def problems(manifest: dict) -> list[str]:
