@@ -98,19 +98,27 @@ def lint_corpus(entries: list[Entry], corpus: Path, codes: tuple[str, ...]) -> t
 
 
 def match(hits: list[Hit], labels: list[Label]) -> list[Label]:
-    """Attach each hit's label; return the labels that matched no hit."""
-    by_key: dict[tuple[str, str, str], list[Label]] = {}
-    for label in labels:
-        by_key.setdefault((label.repository, label.path, label.code), []).append(label)
+    """Attach each hit's label; return the labels that matched no hit. A label judges the
+    findings of its code on its line (two loads on one line share it). A label whose line no
+    longer has such a finding has moved with the rule's choice of line: it then judges the
+    nearest unlabelled finding of its code whose line has the same text."""
+    at_line = {(label.repository, label.path, label.code, label.line): label for label in labels}
     used: set[int] = set()
     for hit in hits:
-        candidates = by_key.get((hit.entry.repository, hit.entry.path, hit.code), [])
-        same_line = [c for c in candidates if c.line == hit.line]
-        same_text = sorted((c for c in candidates if c.text == hit.text and hit.text),
-                           key=lambda c: abs(c.line - hit.line))
-        hit.label = (same_line or same_text or [None])[0]
+        hit.label = at_line.get((hit.entry.repository, hit.entry.path, hit.code, hit.line))
         if hit.label is not None:
             used.add(id(hit.label))
+    for label in labels:
+        if id(label) in used or not label.text:
+            continue
+        moved = [h for h in hits if h.label is None and h.code == label.code and h.text == label.text
+                 and (h.entry.repository, h.entry.path) == (label.repository, label.path)]
+        if moved:
+            line = min(moved, key=lambda h: abs(h.line - label.line)).line
+            for hit in moved:
+                if hit.line == line:
+                    hit.label = label
+            used.add(id(label))
     return [label for label in labels if id(label) not in used]
 
 
