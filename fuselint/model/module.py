@@ -26,6 +26,10 @@ class Scope:
     parent: "Scope | None"
     assignments: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
     asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` tests in this body
+    # tests of `if`s whose body leaves the function (`if n % BLOCK: raise ...`): false after them
+    exits: list[cst.BaseExpression] = field(default_factory=list)
+    # names bound by unpacking a value that is not a literal tuple (`M, N = x.shape`): value, index
+    unpacked: dict[str, tuple[cst.BaseExpression, int]] = field(default_factory=dict)
 
     def single(self, name: str) -> cst.BaseExpression | None:
         """The expression `name` is bound to here, when bound exactly once; else look outward
@@ -147,6 +151,14 @@ class ModuleModel:
             value = value.args[0].value
 
 
+def _leaves(body: cst.BaseSuite) -> bool:
+    """Does a block end by leaving the function (`raise` or `return` as its last statement)?"""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and isinstance(
+        last.body[-1], (cst.Raise, cst.Return))
+
+
 class _ModuleScanner(Walker):
     def __init__(self, model: ModuleModel) -> None:
         self.model = model
@@ -157,6 +169,8 @@ class _ModuleScanner(Walker):
 
     def visit_If(self, node: cst.If) -> bool:
         """The body runs where the test holds: keep the test while walking it."""
+        if node.orelse is None and _leaves(node.body):
+            self.scopes[-1].exits.append(node.test)
         self.walk(node.test)
         self.guards.append(node.test)
         self.walk(node.body)
@@ -205,8 +219,11 @@ class _ModuleScanner(Walker):
             values = None
             if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(target.elements):
                 values = [e.value for e in value.elements]
+            starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
             for i, element in enumerate(target.elements):
                 self._assign(element.value, values[i] if values else None)
+                if values is None and value is not None and not starred and isinstance(element.value, cst.Name):
+                    scope.unpacked[element.value.value] = (value, i)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
