@@ -12,9 +12,11 @@ _VERDICT = ("index the bias, the residual and the output store with the one `off
 class MatmulEpilogueIndexing(Rule):
     """## What it does
     In a kernel with `tl.dot`, checks the epilogue: the store of the accumulator and the loads
-    fused into it (a bias, a residual). Flags an epilogue load whose index vectors are not the
-    output's `offs_m` / `offs_n` (compared after inlining, strides taken out, as in FL101 and
-    FL103), and, in a kernel with a single `tl.dot`, an output tile axis that no program id
+    fused into it (a bias, a residual, a per-row or per-column scale). Flags an epilogue load
+    whose index vectors are not the output's `offs_m` / `offs_n` on the axis where its value
+    lands (`s[:, None]` on the rows, a bare vector or `s.T` of a column on the columns;
+    compared after inlining, strides taken out, as in FL101 and FL103), and, in a kernel with a
+    single `tl.dot`, an output tile axis that no program id
     moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
     not element-wise and are never compared. A 1-D grid whose program id is split into
     `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged.
@@ -152,8 +154,46 @@ def attn(q_ptr, k_ptr, v_ptr, o_ptr, D: tl.constexpr, BM: tl.constexpr, BN: tl.c
     p = tl.dot(q, tl.trans(k))
     tl.store(o_ptr + offs_m[:, None] * D + offs_d[None, :], tl.dot(p.to(v.dtype), v))
 """,
+        # per-row and per-column scales, placed where they are used: a per-row vector sliced
+        # [:, None], a per-column scale loaded as a column and transposed, a row vector through tl.trans
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scaled_mm(a_ptr, b_ptr, c_ptr, sa_ptr, sb_ptr, lse_ptr, M, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    offs_m = pid_m * BM + tl.arange(0, BM)
+    offs_n = pid_n * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    acc = tl.dot(a, b)
+    sa = tl.load(sa_ptr + offs_m, mask=offs_m < M)
+    sb = tl.load(sb_ptr + offs_n[:, None], mask=offs_n[:, None] < N)
+    lse = tl.load(lse_ptr + offs_m[None, :])
+    acc = sb.T * (acc * sa[:, None]) - tl.trans(lse)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc.to(tl.float16))
+""",
     ]
     INVALID = [
+        # a per-row scale used bare lands on the columns (axis 1); a per-row column transposed onto them
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, s_ptr, t_ptr, N, K: tl.constexpr, B: tl.constexpr):
+    offs_m = tl.program_id(0) * B + tl.arange(0, B)
+    offs_n = tl.program_id(1) * B + tl.arange(0, B)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    s = tl.load(s_ptr + offs_m)  # error
+    t = tl.load(t_ptr + offs_m[:, None])  # error
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b) * s + t.T)
+""",
         # the bias re-indexed from 0 in every program
         """
 import triton

@@ -281,24 +281,125 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
     return None
 
 
+# tl functions applied element by element: their tensor arguments broadcast to the result
+_ELEMENTWISE = {"where", "maximum", "minimum", "exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "abs",
+                "sigmoid", "cast", "fma", "clamp", "erf", "cos", "sin", "div_rn", "fdiv", "floor", "ceil", "umulhi"}
+_VALUE_METHODS = {"to", "cast"}
+
+
+def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple | None:
+    """The output axis on which each axis of a broadcast operand's loaded value lands, on its
+    way to the output's store: sliced (`s[:, None]`: axis 0), transposed (`tl.trans`, `.T`),
+    or right-aligned by an element-wise op (a bare 1-D vector lands on the last axis). None
+    when the value reaches the store on no such path (through a helper, a reshape, a dot), or
+    on two paths that place it differently."""
+    store = output.access
+    if store.value is None:
+        return None
+    canon = canon_of(kernel)
+    found: set[tuple] = set()
+    seen: set[tuple] = set()
+    rank = len(output.shape)
+
+    def rank_of(node, depth: int = 0) -> int | None:
+        shape = kernel.shape_of(node)
+        if shape is not None or depth > 20:
+            return None if shape is None else len(shape)
+        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            return rank_of(node.value, depth + 1)
+        if isinstance(node, cst.Subscript):
+            return len(node.slice)
+        parts = []
+        if isinstance(node, cst.BinaryOperation):
+            parts = [node.left, node.right]
+        elif isinstance(node, cst.Call):
+            name = kernel.imports.tl_function(node.func)
+            if name == "trans" or name in _ELEMENTWISE or (name or "").startswith(("math.", "extra.")):
+                parts = [a.value for a in node.args if a.keyword is None and not a.star]
+            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS:
+                parts = [node.func.value]
+        ranks = [rank_of(part, depth + 1) for part in parts]
+        return max(ranks) if ranks and None not in ranks else None
+
+    def ranked(node, place: tuple) -> tuple | None:
+        """`place` for an operand of an element-wise op: right-aligned by the node's rank."""
+        rank = rank_of(node)
+        if rank is None or rank > len(place):
+            return None
+        return place[len(place) - rank:]
+
+    def walk(node, place: tuple | None, depth: int = 0) -> None:
+        if place is None or depth > 60 or (id(node), place) in seen:
+            return
+        seen.add((id(node), place))
+        if node is operand.call:
+            found.add(place)
+        elif isinstance(node, cst.Name):
+            reaching = canon.reaching(node.value, canon.flow.names.get(id(node)))
+            for binding in reaching or ():
+                if binding.kind == "assign" and binding.value is not None:
+                    walk(binding.value, place, depth + 1)
+                elif binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
+                    walk(binding.value, ranked(binding.value, place), depth + 1)
+                    before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
+                    for earlier in before or ():
+                        if earlier.kind == "assign" and earlier.value is not None:
+                            walk(earlier.value, place, depth + 1)
+        elif isinstance(node, cst.BinaryOperation):
+            for side in (node.left, node.right):
+                walk(side, ranked(side, place), depth + 1)
+        elif isinstance(node, cst.UnaryOperation):
+            walk(node.expression, place, depth + 1)
+        elif isinstance(node, cst.IfExp):
+            walk(node.body, place, depth + 1)
+            walk(node.orelse, place, depth + 1)
+        elif isinstance(node, cst.Subscript):
+            kept = []
+            for position, element in enumerate(node.slice):
+                index = element.slice
+                if isinstance(index, cst.Slice) and index.lower is index.upper is index.step is None:
+                    kept.append(position)
+                elif not (isinstance(index, cst.Index) and isinstance(index.value, cst.Name) and index.value.value == "None"):
+                    return  # an integer or a range: not the whole tile
+            if len(node.slice) == len(place):
+                walk(node.value, tuple(place[i] for i in kept), depth + 1)
+        elif isinstance(node, cst.Attribute) and node.attr.value == "T":
+            walk(node.value, tuple(reversed(place)), depth + 1)
+        elif isinstance(node, cst.Call):
+            name = kernel.imports.tl_function(node.func)
+            args = [a.value for a in node.args if a.keyword is None and not a.star]
+            if name == "trans" and len(args) == 1:
+                walk(args[0], tuple(reversed(place)), depth + 1)
+            elif name is not None and (name in _ELEMENTWISE or name.startswith(("math.", "extra."))):
+                for arg in args:
+                    walk(arg, ranked(arg, place), depth + 1)
+            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS:
+                walk(node.func.value, place, depth + 1)
+
+    walk(store.value, ranked(store.value, tuple(range(rank))))
+    return found.pop() if len(found) == 1 else None
+
+
 def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list | None:
-    """The index vectors of a broadcast operand that are not the output's on the same axis
-    (right-aligned, as Triton broadcasts; a size-1 axis has none). None when every vector is
-    the output's, or one is not known (remapped, loaded, a join of bindings)."""
+    """The index vectors of a broadcast operand that are not the output's on the axis where
+    the operand's value lands (`landing_axes`: `s[:, None]` on axis 0, a bare vector on the
+    last; a size-1 axis has none), as (output axis, vector, the output's vector there). None
+    when every vector is the output's, one is not known (remapped, loaded, a join of bindings),
+    or where the value lands is not known."""
     from fuselint.model.offsets import axis_vectors
 
     canon = canon_of(kernel)
     mine = axis_vectors(kernel, operand.access, len(operand.shape))
     theirs = axis_vectors(kernel, output.access, len(output.shape))
-    if mine is None or theirs is None:
+    landing = landing_axes(kernel, operand.access, output)
+    if mine is None or theirs is None or landing is None:
         return None
-    shift = len(output.shape) - len(operand.shape)
     programs = set(operand.offsets.program)  # where the operand's vectors or rows start
     foreign = []
     for axis, vector in mine.items():
         if operand.shape[axis] == 1:
             continue
-        other = theirs.get(axis + shift)
+        other = theirs.get(landing[axis])
         for term in vector | (other or set()):
             _, _, unknown, load = canon.facts(term)
             if unknown or load or canon.is_remap(term):
@@ -313,12 +414,8 @@ def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list |
             other_tiles = {t for t in other if canon.facts(t)[0]}
             return tiles == other_tiles and (other - other_tiles) <= (programs | vector)
 
-        if len(operand.shape) == 1:
-            # a 1-D operand is sliced where it is used (`vec1[:, None]`): any axis of the output
-            if not any(same(v) for v in theirs.values()):
-                foreign.append((axis + shift, vector, theirs.get(axis + shift)))
-        elif not same(other):
-            foreign.append((axis + shift, vector, other))
+        if not same(other):
+            foreign.append((landing[axis], vector, other))
     return foreign or None
 
 
