@@ -144,7 +144,7 @@ _BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isin
 def _may_access(kernel, name: str, depth: int = 0) -> bool:
     """Can a call of `name` from this kernel load or store? No only for a jit function of the
     module that does not, nor calls one that may."""
-    helper = kernel.module.kernel_named(name)
+    helper = kernel.module.callee(kernel, name)
     if helper is None or helper is kernel or depth > 4 or helper.accesses:
         return True
     return any(isinstance(c.func, cst.Name) and c.func.value not in _BUILTINS and _may_access(helper, c.func.value, depth + 1)

@@ -32,6 +32,7 @@ from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Incompatible, Shape, broadcast
 from fuselint.model.source import code_of
+from fuselint.model.walk import Walker
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
@@ -149,7 +150,7 @@ def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
         if item[0] == "call" and item[1] in DOTS | REDUCTIONS:
             return True
         if item[0] == "helper":
-            helper = kernel.module.kernel_named(item[1])
+            helper = kernel.module.callee(kernel, item[1])
             if helper is None or helper is kernel or elementwise(helper) is not True:
                 return True
     return False
@@ -178,7 +179,7 @@ def not_elementwise_loads(kernel: "Kernel") -> set[int]:
             continue
         # a helper the module defines and that is element-wise keeps its arguments in the
         # group; any other function (a sort, a reduction, unknown) may not be element-wise
-        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        helper = kernel.module.callee(kernel, func.value) if isinstance(func, cst.Name) else None
         if helper is None or helper is kernel or elementwise(helper) is not True:
             for arg in call.args:
                 _loads_under(kernel, arg.value, seen)
@@ -430,29 +431,60 @@ def is_broadcast_member(member: Offsets, output: Offsets) -> bool:
 _HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
 
 
+# ops that move elements to other positions: a kernel using one is not element-wise
+_REARRANGING = {"trans", "permute", "reshape", "view", "flip", "gather", "join", "split", "interleave", "cat"}
+
+
 def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:
-    """True for an element-wise kernel: no tl.dot, no reduction or scan, no atomic (a
-    reduction across programs), no loop; None when it calls a function the module does not
-    define (unknown)."""
-    if kernel.loops or any(c.name in DOTS | REDUCTIONS for c in kernel.tl_calls):
+    """True for an element-wise kernel: no tl.dot, no reduction or scan, no op that moves
+    elements (`tl.trans`, `tl.reshape`, `tl.flip`, `tl.gather`, ...), no atomic (a reduction
+    across programs), no loop; None when it calls a function the module does not define
+    (unknown). Helpers are the ones the kernel's own scope sees."""
+    if kernel.loops or any(c.name in DOTS | REDUCTIONS | _REARRANGING for c in kernel.tl_calls):
         return False
     if any(a.kind.startswith("atomic") for a in kernel.accesses):
         return False
     for call, _ in kernel.other_calls:
         func = call.func
         if isinstance(func, cst.Attribute) and kernel.imports.qualname(func) is None:
-            if func.attr.value in REDUCTIONS:
+            if func.attr.value in REDUCTIONS | _REARRANGING:  # x.sum(1), x.reshape(...)
                 return False
             continue
         if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
             continue
-        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        helper = kernel.module.callee(kernel, func.value) if isinstance(func, cst.Name) else None
         if helper is None or helper is kernel or depth > 4:
             return None
         inner = elementwise(helper, depth + 1)
         if inner is not True:
             return inner
     return True
+
+
+class _ValueReturns(Walker):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = self.found or node.value is not None
+
+
+@once_per_owner
+def device_function(kernel: "Kernel") -> bool:
+    """A @triton.jit function that runs inside other kernels' programs, not on a grid of its
+    own: not launched in its module, and it returns a value (a kernel cannot) or another
+    kernel of the module calls it."""
+    if kernel.launches:
+        return False
+    returns = _ValueReturns()
+    returns.walk(kernel.node.body)
+    return returns.found or bool(kernel.module.callers_of(kernel))
 
 
 def program_axes(kernel: "Kernel") -> list[tuple[int | None, cst.Call]]:

@@ -96,16 +96,51 @@ class ModuleModel:
         self.classes: list[cst.ClassDef] = []
         self.launches: list[Launch] = []
         self.kernels: list[Kernel] = []
-        self._kernel_aliases: dict[str, Kernel] = {}
+        # kernels by the scope that defines them and their name there: a module may define
+        # several `kernel`s (one per test function), each seen only from its own scope
+        self._defined: dict[tuple[int, str], Kernel] = {}
+        self._scope_of: dict[int, Scope] = {}  # id(kernel) -> the scope that defines it
         self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
         _ModuleScanner(self).walk(module)
         self._find_kernels()
         for launch in self.launches:
-            launch.kernel = self._kernel_aliases.get(launch.target)
+            launch.kernel = self._launched(launch)
 
     # queries ------------------------------------------------------------------------------
-    def kernel_named(self, name: str) -> Kernel | None:
-        return self._kernel_aliases.get(name)
+    def kernel_named(self, name: str, scope: Scope | None = None) -> Kernel | None:
+        """The kernel `name` stands for in `scope` (default: the module's), as Python resolves
+        it: the innermost enclosing scope that binds the name decides; a parameter or another
+        value there hides any kernel further out (a name bound once to another name is followed)."""
+        return self._lookup(name, scope or self.scope, 0)
+
+    def callee(self, kernel: Kernel, name: str) -> Kernel | None:
+        """The kernel a call `name(...)` inside `kernel` reaches (a @triton.jit helper)."""
+        return self._lookup(name, self._scope_of.get(id(kernel), self.scope), 0)
+
+    def callers_of(self, kernel: Kernel) -> list[Kernel]:
+        """The kernels of this module that call `kernel` as a helper."""
+        return [k for k in self.kernels if k is not kernel and any(
+            isinstance(call.func, cst.Name) and self.callee(k, call.func.value) is kernel for call, _ in k.other_calls)]
+
+    def _lookup(self, name: str, scope: Scope | None, depth: int) -> Kernel | None:
+        while scope is not None:
+            kernel = self._defined.get((id(scope.node), name))
+            if kernel is not None:
+                return kernel
+            if name in scope.assignments or name in scope.params():
+                value = scope.single(name) if name in scope.assignments else None
+                target = _decorated(value, self.imports) if value is not None else None
+                return self._lookup(target, scope, depth + 1) if target not in (None, name) and depth < 8 else None
+            scope = scope.parent
+        return None
+
+    def _launched(self, launch: Launch) -> Kernel | None:
+        """The kernel a launch runs: the name it subscripts, resolved from the launch's scope;
+        `obj.kernel[grid]` by its last name among the module's own kernels."""
+        func = launch.call.func
+        if isinstance(func, cst.Subscript) and isinstance(func.value, cst.Name):
+            return self._lookup(func.value.value, launch.scope, 0)
+        return self._defined.get((id(self.scope.node), launch.target))
 
     def function_named(self, name: str, class_name: str | None = None) -> Function | None:
         found = [f for f in self.functions if f.name == name and f.class_name == class_name]
@@ -131,12 +166,13 @@ class ModuleModel:
             if self.is_jit(function):
                 kernel = build_kernel(function.node, self, list(function.node.decorators))
                 self.kernels.append(kernel)
+                self._scope_of[id(kernel)] = function.scope.parent
                 if function.class_name is None:
-                    self._kernel_aliases[function.name] = kernel
+                    self._defined[(id(function.scope.parent.node), function.name)] = kernel
         for alias, name in self._jit_assigned.items():
-            kernel = self._kernel_aliases.get(name)
+            kernel = self._defined.get((id(self.scope.node), name))
             if kernel is not None:
-                self._kernel_aliases[alias] = kernel
+                self._defined[(id(self.scope.node), alias)] = kernel
 
     def note_jit_assignment(self, target: str, value: cst.BaseExpression) -> None:
         """`k = triton.jit(f)` or `k = triton.autotune(...)(triton.jit(f))` makes f a kernel."""
@@ -149,6 +185,15 @@ class ModuleModel:
             if not value.args:
                 return
             value = value.args[0].value
+
+
+def _decorated(value: cst.BaseExpression, imports: ImportTable) -> str | None:
+    """The name a value stands for when it is that name, or that name wrapped by Triton's
+    decorators called by hand (`triton.autotune(configs, key)(f)`, `triton.heuristics(...)(f)`)."""
+    while (isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and len(value.args) == 1
+           and imports.qualname(value.func.func) in AUTOTUNE | HEURISTICS):
+        value = value.args[0].value
+    return value.value if isinstance(value, cst.Name) else None
 
 
 def _leaves(body: cst.BaseSuite) -> bool:
