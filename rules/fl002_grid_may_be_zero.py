@@ -186,8 +186,9 @@ class GridMayBeZero(Rule):
     Flags a launch-grid dimension that can be 0: a floor division by a block size such as
     `N // BLOCK` or `int(N / BLOCK)` (0 whenever `N < BLOCK`), or a literal 0. A division that
     is exact is not flagged, since it is 0 only for an empty input: by construction
-    (`x.numel() // x.shape[-1]` rows, `(B * S) // S`), or checked by the host before the launch
-    (`assert N % BLOCK == 0`, `if N % BLOCK: raise ...`, a launch under `if N % BLOCK == 0:`).
+    (`x.numel() // x.shape[-1]` rows: a numel divided by tensor dimensions, `(B * S) // S`), or
+    checked by the host before the launch (`assert N % BLOCK == 0`, `torch._check(...)`,
+    `if N % BLOCK: raise ...` or `return ...`, a launch under `if N % BLOCK == 0:`).
 
     ## Why is this bad?
     House rule: "Grid size MUST be > 0". A zero grid launches no program: the kernel silently
@@ -291,11 +292,13 @@ def rows_kernel(x_ptr, n_cols, BLOCK: tl.constexpr):
     cols = tl.arange(0, BLOCK)
     tl.store(x_ptr + tl.program_id(0) * n_cols + cols, 0.0, mask=cols < n_cols)
 
-def launch(x, y):
+def launch(x, y, weight):
     n_rows = x.numel() // x.shape[-1]
     rows_kernel[(n_rows,)](x, x.shape[-1], BLOCK=triton.next_power_of_2(x.shape[-1]))
     M, N = y.shape
     rows_kernel[(y.numel() // N,)](y, N, BLOCK=N)
+    hidden = weight.size(0)
+    rows_kernel[(x.numel() // hidden,)](x, hidden, BLOCK=hidden)
     B, S, D = y.size()
     rows_kernel[(B * S * D // D,)](y, D, BLOCK=D)
     padded = triton.cdiv(D, 64) * 64
@@ -303,6 +306,7 @@ def launch(x, y):
 """,
         # the host checks the divisibility before the launch, in its own words
         """
+import torch
 import triton
 import triton.language as tl
 
@@ -327,6 +331,11 @@ def asserts(x, N):
     assert not N % 128 and N > 0
     grid = lambda meta: (N // meta["BLOCK"],)
     k[grid](x, N, BLOCK=128)
+
+def checks(x):
+    torch._check(x.size(0) % 64 == 0, lambda: "rows must be a multiple of 64")
+    rows = x.shape[0]
+    k[(rows // 64,)](x, rows, BLOCK=64)
 """,
     ]
     INVALID = [

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import DOTS, compare, computed_by_dot, foreign_vectors, fused_groups
+from fuselint.model.fusion import DOTS, compare, computed_by_dot, device_function, foreign_vectors, fused_groups
 from fuselint.model.offsets import access_text, axis_vectors, canon_of, render_vector
 from fuselint.rule import Rule
 
@@ -19,7 +19,8 @@ class MatmulEpilogueIndexing(Rule):
     single `tl.dot`, an output tile axis that no program id
     moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
     not element-wise and are never compared. A 1-D grid whose program id is split into
-    `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged.
+    `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged, nor is a
+    `@triton.jit` helper, whose tile comes from its callers' program ids.
 
     ## Why is this bad?
     House rule: "Matmul fusion: 2D grid, `offs_m/offs_n` shared by bias add & activation".
@@ -48,6 +49,7 @@ class MatmulEpilogueIndexing(Rule):
         if not dots:
             return
         canon = canon_of(kernel)
+        helper = device_function(kernel)
         reported: set[int] = set()
         for group in fused_groups(kernel):
             output = group.output
@@ -74,8 +76,8 @@ class MatmulEpilogueIndexing(Rule):
                                       f"epilogue operand {access_text(kernel, operand.access)} is indexed by `{render_vector(vector)}`, "
                                       f"where the matmul output {access_text(kernel, output.access)} has {mine} on axis {axis}; "
                                       f"{_VERDICT}")
-            if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported:
-                continue
+            if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported or helper:
+                continue  # a helper's rows and columns come from its callers' program ids
             axes = axis_vectors(kernel, output.access, 2)
             if axes is None or set(axes) != {0, 1}:
                 continue
@@ -175,6 +177,24 @@ def scaled_mm(a_ptr, b_ptr, c_ptr, sa_ptr, sb_ptr, lse_ptr, M, N, K: tl.constexp
     lse = tl.load(lse_ptr + offs_m[None, :])
     acc = sb.T * (acc * sa[:, None]) - tl.trans(lse)
     tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc.to(tl.float16))
+""",
+        # a helper whose column block comes from its caller's program id
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def _tile(a_ptr, b_ptr, c_ptr, pid_n, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = pid_n * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b))
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    _tile(a_ptr, b_ptr, c_ptr, tl.program_id(1), N, K, BM, BN)
 """,
     ]
     INVALID = [

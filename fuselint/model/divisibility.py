@@ -1,6 +1,7 @@
 """Host-side floor divisions that are exact: `a // b` where `b` divides `a` by construction
 (`x.numel() // x.shape[-1]`, `(B * S) // S`, `cdiv(n, B) * B // B`) or by a check the host makes
-before the launch (`assert n % B == 0`, `if n % B: raise ...`, a launch under `if n % B == 0:`).
+before the launch (`assert n % B == 0`, `torch._check(n % B == 0)`, `if n % B: raise ...`, a launch under
+`if n % B == 0:`).
 
 Host expressions are compared by their *form*: the source with each name bound once replaced by
 its value, `t.size(i)` written `t.shape[i]`, and a name unpacked from a value (`M, N = t.shape`)
@@ -9,6 +10,7 @@ written as that value's item (`t.shape[1]`); two spellings of one host value get
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -100,13 +102,14 @@ def _numel_of(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> str |
 
 def exact_by_construction(numerator: cst.BaseExpression, divisor: cst.BaseExpression, scope: "Scope") -> bool:
     """Is `numerator // divisor` exact whatever the sizes: the divisor's factors are factors of
-    the numerator (`(B * S) // S`, `cdiv(n, B) * B // B`), or the numerator is `t.numel()` and
-    the divisor a product of dimensions of `t` (a row count: `x.numel() // x.shape[-1]`)?"""
+    the numerator (`(B * S) // S`, `cdiv(n, B) * B // B`), or the numerator is a `t.numel()` and
+    the divisor a product of tensor dimensions (a row count: `x.numel() // x.shape[-1]`, or
+    `x.numel() // w.shape[0]` with the row length taken from the weight: a dimension is a data
+    extent, never a tile size)?"""
     wanted = Counter(form(f, scope) for f in _factors(divisor, scope))
     if wanted <= Counter(form(f, scope) for f in _factors(numerator, scope)):
         return True
-    tensor = _numel_of(numerator, scope)
-    return tensor is not None and all(f.startswith(f"{tensor}.shape[") for f in wanted)
+    return _numel_of(numerator, scope) is not None and all(re.search(r"\.shape\[[^\[\]]+\]$", f) for f in wanted)
 
 
 def checked_multiples(launch: "Launch") -> set[tuple[str, str]]:

@@ -25,7 +25,7 @@ class Scope:
     node: cst.CSTNode
     parent: "Scope | None"
     assignments: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
-    asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` tests in this body
+    asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` / torch._check tests in this body
     # tests of `if`s whose body leaves the function (`if n % BLOCK: raise ...`): false after them
     exits: list[cst.BaseExpression] = field(default_factory=list)
     # names bound by unpacking a value that is not a literal tuple (`M, N = x.shape`): value, index
@@ -287,6 +287,8 @@ class _ModuleScanner(Walker):
         function = self.functions[-1]
         if function is not None:
             function.calls.append(node)
+        if node.args and self.model.imports.qualname(node.func) == "torch._check":  # an assert by another name
+            self.scopes[-1].asserts.append(node.args[0].value)
         func = node.func
         if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
             target = dotted(func.value)
