@@ -86,7 +86,9 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(fixed.diffs))
         for error in fixed.errors:
             print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
-        print(f"Would fix {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
+        hidden = f" ({fixed.hidden} additional fix{'es' if fixed.hidden != 1 else ''} available with `--unsafe-fixes`)" \
+            if fixed.hidden else ""
+        print(f"Would fix {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}{hidden}.", file=sys.stderr)
         return EXIT_ERROR if fixed.errors else (EXIT_FINDINGS if fixed.diffs else EXIT_CLEAN)
     fix_errors = []
     if args.fix:

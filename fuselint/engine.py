@@ -295,6 +295,7 @@ def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, c
 @dataclass
 class FixResult:
     fixes: int = 0
+    hidden: int = 0  # unsafe fixes left unapplied (without --unsafe-fixes)
     diffs: list[str] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
 
@@ -312,6 +313,8 @@ def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool, unsa
             result.errors.append(InputError(str(path), str(problem)))
             continue
         new, fixes = fixed_source(data, path, settings, rules, unsafe)
+        if not unsafe and not write:  # --diff says how many fixes --unsafe-fixes would add
+            result.hidden += sum(f.fix == "unsafe" for f in lint_source(new, path, settings, rules))
         if new == data:
             continue
         result.fixes += fixes

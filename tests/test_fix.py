@@ -225,7 +225,7 @@ def test_fix_counts_and_json_say_which_fixes_are_safe(tmp_path):
     shown = run_fuselint("check", "--no-cache", "--select", "FL002", "--unsafe-fixes", str(path))
     assert shown.stdout.splitlines()[-1] == "[*] 1 fixable with the `--fix` option."
     diff = run_fuselint("check", "--select", "FL002", "--diff", str(path))
-    assert diff.stdout == "" and "Would fix 0 errors." in diff.stderr
+    assert diff.stdout == "" and "Would fix 0 errors (1 additional fix available with `--unsafe-fixes`)." in diff.stderr
     diff = run_fuselint("check", "--select", "FL002", "--diff", "--unsafe-fixes", str(path))
     assert "+    double_kernel[(triton.cdiv(n, 256),)](x, y, n, BLOCK=256)" in diff.stdout
     assert path.read_bytes() == grid_source()
