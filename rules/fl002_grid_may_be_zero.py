@@ -4,6 +4,7 @@ import libcst as cst
 
 from fuselint.findings import Edit
 from fuselint.model.divisibility import checked_multiples, exact_by_construction, form
+from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
 from fuselint.model.offsets import access_text, mask_of
@@ -133,12 +134,10 @@ def _unmasked(kernel, bound: str, axis: int):
         if not any(k[0] == "cmp" and k[1] == "<" and k[3] == ("param", bound) and _mentions(k[2], program) for k in keys):
             return access
     for call, _ in kernel.other_calls:
-        if isinstance(call.func, cst.Name) and call.func.value not in _BUILTINS and _may_access(kernel, call.func.value):
+        if isinstance(call.func, cst.Name) and call.func.value not in HOST_BUILTINS and _may_access(kernel, call.func.value):
             return call
     return None
 
-
-_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
 
 
 def _may_access(kernel, name: str, depth: int = 0) -> bool:
@@ -147,7 +146,7 @@ def _may_access(kernel, name: str, depth: int = 0) -> bool:
     helper = kernel.module.callee(kernel, name)
     if helper is None or helper is kernel or depth > 4 or helper.accesses:
         return True
-    return any(isinstance(c.func, cst.Name) and c.func.value not in _BUILTINS and _may_access(helper, c.func.value, depth + 1)
+    return any(isinstance(c.func, cst.Name) and c.func.value not in HOST_BUILTINS and _may_access(helper, c.func.value, depth + 1)
                for c, _ in helper.other_calls)
 
 

@@ -120,7 +120,7 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
         name = kernel.imports.tl_function(node.func)
         if name is not None:
             seen.add(("call", name))
-        elif isinstance(node.func, cst.Name) and node.func.value not in _HOST_BUILTINS:
+        elif isinstance(node.func, cst.Name) and node.func.value not in HOST_BUILTINS:
             seen.add(("helper", node.func.value))
     for child in children(node):
         if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
@@ -175,7 +175,7 @@ def not_elementwise_loads(kernel: "Kernel") -> set[int]:
             if func.attr.value in REDUCTIONS:  # x.sum(axis=1), x.max(0)
                 _loads_under(kernel, func.value, seen)
             continue
-        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+        if isinstance(func, cst.Name) and func.value in HOST_BUILTINS:
             continue
         # a helper the module defines and that is element-wise keeps its arguments in the
         # group; any other function (a sort, a reduction, unknown) may not be element-wise
@@ -428,7 +428,8 @@ def is_broadcast_member(member: Offsets, output: Offsets) -> bool:
 
 # --- kernel kinds --------------------------------------------------------------------------------
 
-_HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
+# Python builtins Triton accepts in a kernel: never a helper of the module
+HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
 
 
 # ops that move elements to other positions: a kernel using one is not element-wise
@@ -450,7 +451,7 @@ def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:
             if func.attr.value in REDUCTIONS | _REARRANGING:  # x.sum(1), x.reshape(...)
                 return False
             continue
-        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+        if isinstance(func, cst.Name) and func.value in HOST_BUILTINS:
             continue
         helper = kernel.module.callee(kernel, func.value) if isinstance(func, cst.Name) else None
         if helper is None or helper is kernel or depth > 4:
