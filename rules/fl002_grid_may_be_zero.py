@@ -167,8 +167,7 @@ def _cdiv(module, launch, cause: cst.BaseExpression, scope, axis: int) -> tuple[
     why = ""
     if unmasked is not None:
         what = access_text(kernel, unmasked) if not isinstance(unmasked, cst.Call) else f"`{code_of(unmasked.func)}(...)`"
-        why = (f"; {what} is not masked against `{bound}`: with triton.cdiv alone the last, partial block would "
-               f"access past `{bound}`, so mask every access")
+        why = f"; {what} is not masked against `{bound}`: mask it first, or triton.cdiv's last, partial block runs past `{bound}`"
     if triton is None:
         return None, why
     call = cst.Call(
