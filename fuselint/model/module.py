@@ -101,6 +101,7 @@ class ModuleModel:
         self._defined: dict[tuple[int, str], Kernel] = {}
         self._scope_of: dict[int, Scope] = {}  # id(kernel) -> the scope that defines it
         self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
+        self._callers: dict[int, list[Kernel]] | None = None  # id(kernel) -> the kernels calling it, once asked
         _ModuleScanner(self).walk(module)
         self._find_kernels()
         for launch in self.launches:
@@ -119,8 +120,17 @@ class ModuleModel:
 
     def callers_of(self, kernel: Kernel) -> list[Kernel]:
         """The kernels of this module that call `kernel` as a helper."""
-        return [k for k in self.kernels if k is not kernel and any(
-            isinstance(call.func, cst.Name) and self.callee(k, call.func.value) is kernel for call, _ in k.other_calls)]
+        if self._callers is None:
+            self._callers = {}
+            for caller in self.kernels:
+                for call, _ in caller.other_calls:
+                    called = self.callee(caller, call.func.value) if isinstance(call.func, cst.Name) else None
+                    if called is None or called is caller:
+                        continue
+                    found = self._callers.setdefault(id(called), [])
+                    if not any(k is caller for k in found):
+                        found.append(caller)
+        return self._callers.get(id(kernel), [])
 
     def _lookup(self, name: str, scope: Scope | None, depth: int) -> Kernel | None:
         while scope is not None:
