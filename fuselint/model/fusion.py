@@ -371,6 +371,8 @@ def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple |
             args = [a.value for a in node.args if a.keyword is None and not a.star]
             if name == "trans" and len(args) == 1:
                 walk(args[0], tuple(reversed(place)), depth + 1)
+            elif name == "broadcast_to" and args:
+                walk(args[0], ranked(args[0], place), depth + 1)
             elif name is not None and (name in _ELEMENTWISE or name.startswith(("math.", "extra."))):
                 for arg in args:
                     walk(arg, ranked(arg, place), depth + 1)
