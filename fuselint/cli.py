@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="a pyproject.toml to read [tool.fuselint] from")
     check.add_argument("--force-exclude", action="store_true",
                        help="apply the exclusions to the paths named here too (pre-commit passes every changed file)")
-    check.add_argument("--fix", action="store_true", help="apply the certain fixes, then report what is left")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what is left")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="also apply (with --fix, --diff) and count the unsafe fixes, which may change what the code does")
     check.add_argument("--diff", action="store_true", help="show the fixes as a diff and write nothing (exit 1 when there are any)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache of results")
     check.add_argument("--cache-dir", type=Path, help=f"where the cache lives (default: {DEFAULT_FOLDER} beside the configuration)")
@@ -84,21 +86,24 @@ def run_check(args: argparse.Namespace) -> int:
     if args.ignore:
         settings = settings.with_overrides(ignore=settings.ignore + args.ignore)
     if args.diff:
-        fixed = fix_paths(args.paths, settings, write=False, force_exclude=args.force_exclude)
+        fixed = fix_paths(args.paths, settings, write=False, force_exclude=args.force_exclude, unsafe=args.unsafe_fixes)
         sys.stdout.write("".join(fixed.diffs))
         for error in fixed.errors:
             print(f"fuselint: error: {error.path}: {error.message}", file=sys.stderr)
-        print(f"Would fix {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
+        hidden = f" ({fixed.hidden} additional fix{'es' if fixed.hidden != 1 else ''} available with `--unsafe-fixes`)" \
+            if fixed.hidden else ""
+        print(f"Would fix {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}{hidden}.", file=sys.stderr)
         return EXIT_ERROR if fixed.errors else (EXIT_FINDINGS if fixed.diffs else EXIT_CLEAN)
     fix_errors = []
     if args.fix:
-        fixed = fix_paths(args.paths, settings, write=True, force_exclude=args.force_exclude)
+        fixed = fix_paths(args.paths, settings, write=True, force_exclude=args.force_exclude, unsafe=args.unsafe_fixes)
         fix_errors = [e for e in fixed.errors if e.message.startswith("not fixed")]
         if fixed.fixes:
             print(f"Fixed {fixed.fixes} error{'s' if fixed.fixes != 1 else ''}.", file=sys.stderr)
     cache = None if args.no_cache else Cache(args.cache_dir or settings.root / DEFAULT_FOLDER, settings)
     result = lint_paths(args.paths, settings, jobs=args.jobs, cache=cache, force_exclude=args.force_exclude)
     result.errors.extend(fix_errors)
+    result.unsafe_fixes = args.unsafe_fixes
     try:
         result = gate.apply(args, result)
     except gate.GateError as error:

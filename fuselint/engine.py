@@ -33,6 +33,7 @@ class LintResult:
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
     warnings: list[str] = field(default_factory=list)
+    unsafe_fixes: bool = False  # are unsafe fixes enabled (--unsafe-fixes)? For the count of fixes
 
 
 class _Unlintable(Exception):
@@ -96,13 +97,16 @@ def lint_source(data: bytes | str, path: str | Path, settings: Settings | None =
     return _apply_noqa(findings, raw)
 
 
-def fixed_source(data: bytes, path: str | Path, settings: Settings, rules: Sequence[Rule]) -> tuple[bytes, int]:
-    """The file with every certain fix applied (findings under `# noqa` are left alone), and the
-    number of fixes. Repeats until nothing is left to fix, as one fix can uncover another."""
+def fixed_source(data: bytes, path: str | Path, settings: Settings, rules: Sequence[Rule],
+                 unsafe: bool = False) -> tuple[bytes, int]:
+    """The file with every safe fix applied, and the unsafe ones too when `unsafe` (findings
+    under `# noqa` are left alone), and the number of fixes. Repeats until nothing is left to
+    fix, as one fix can uncover another."""
     path, fixes = Path(path), 0
     for _ in range(4):
         analysis = _analyse(data, path, settings, rules)
-        fixable = [(rule, report) for rule, report in analysis.reports if report.fix is not None]
+        fixable = [(rule, report) for rule, report in analysis.reports
+                   if report.fix is not None and (report.fix.safe or unsafe)]
         if not fixable:
             break
         kept = set(_apply_noqa(_to_findings(fixable, analysis.module, data, path), data))
@@ -174,8 +178,9 @@ def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module | None, 
     for rule, report in reports:
         span = spans.get(id(report.node), _FIRST_LINE)
         fatal = rule.fatal if report.fatal is None else report.fatal
+        fix = None if report.fix is None else "safe" if report.fix.safe else "unsafe"
         findings.append(Finding(str(path), span.line, span.column, rule.code, rule.name, report.message,
-                                span.end_line, span.end_column, fatal))
+                                span.end_line, span.end_column, fatal, fix))
     return sorted(set(findings))
 
 
@@ -311,13 +316,15 @@ def lint_paths(paths: Iterable[str | Path], settings: Settings, jobs: int = 1, c
 @dataclass
 class FixResult:
     fixes: int = 0
+    hidden: int = 0  # unsafe fixes left unapplied (without --unsafe-fixes)
     diffs: list[str] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
 
 
-def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool, force_exclude: bool = False) -> FixResult:
-    """Apply every certain fix under `paths`: written atomically when `write`, else only shown
-    as unified diffs."""
+def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool, force_exclude: bool = False,
+              unsafe: bool = False) -> FixResult:
+    """Apply every safe fix under `paths` (and every unsafe one when `unsafe`): written
+    atomically when `write`, else only shown as unified diffs."""
     files, errors = collect_files(paths, settings, force_exclude)
     rules = enabled_rules(settings)
     result = FixResult(errors=errors)
@@ -327,7 +334,9 @@ def fix_paths(paths: Iterable[str | Path], settings: Settings, write: bool, forc
         except _Unlintable as problem:
             result.errors.append(InputError(str(path), str(problem)))
             continue
-        new, fixes = fixed_source(data, path, settings, rules)
+        new, fixes = fixed_source(data, path, settings, rules, unsafe)
+        if not unsafe and not write:  # --diff says how many fixes --unsafe-fixes would add
+            result.hidden += sum(f.fix == "unsafe" for f in lint_source(new, path, settings, rules))
         if new == data:
             continue
         result.fixes += fixes

@@ -9,10 +9,12 @@ import libcst as cst
 
 @dataclass(frozen=True)
 class Edit:
-    """A certain fix: replace `old` (a node of the parsed module) by `new`."""
+    """A fix: replace `old` (a node of the parsed module) by `new`. A safe fix keeps what the
+    code means; an unsafe one may change it (as Ruff's: applied only under --unsafe-fixes)."""
 
     old: cst.CSTNode
     new: cst.CSTNode
+    safe: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Finding:
     end_line: int
     end_column: int
     fatal: bool = False
+    fix: str | None = None  # "safe" or "unsafe" when a fix is offered (--fix, --unsafe-fixes)
 
     def to_dict(self) -> dict:
         return asdict(self)

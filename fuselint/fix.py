@@ -1,6 +1,6 @@
-"""Applying certain fixes: node replacements on the parsed module, so that every byte outside
-the replaced nodes (comments, formatting, line ends, a BOM) stays as it was; and writing the
-result atomically."""
+"""Applying fixes (the safe ones; the unsafe ones too under --unsafe-fixes): node replacements
+on the parsed module, so that every byte outside the replaced nodes (comments, formatting, line
+ends, a BOM) stays as it was; and writing the result atomically."""
 
 from __future__ import annotations
 

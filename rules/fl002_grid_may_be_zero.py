@@ -3,8 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.findings import Edit
+from fuselint.model.divisibility import checked_multiples, exact_by_construction, form
+from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
+from fuselint.model.offsets import access_text, mask_of
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
 
@@ -38,7 +41,7 @@ def _divides_itself(node: cst.BinaryOperation, scope) -> bool:
 def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst.BaseExpression | None:
     """The sub-expression that can make a grid dimension 0, or None when it cannot be 0.
     Only a division by a block size counts (`is_block`): `x.numel() // n_cols` is a row count,
-    exact by construction, not a tiling."""
+    not a tiling."""
     if depth > 8:
         return None
     again = lambda n: zero_cause(n, scope, is_block, depth + 1)  # noqa: E731
@@ -63,27 +66,6 @@ def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst
     return None
 
 
-def _divisible(launch, node: cst.BinaryOperation) -> bool:
-    """An enclosing `if a % b == 0:`, or an `assert a % b == 0` in the launching function, makes
-    `a // b` exact: zero only when `a` is. Names are compared through their one binding
-    (`N = x.size(-1)` matches `x.size(-1) % block == 0`)."""
-    def canonical(expr):
-        bound = launch.scope.single(expr.value) if isinstance(expr, cst.Name) else None
-        return code_of(bound if bound is not None else expr)
-
-    wanted = (canonical(node.left), canonical(node.right))
-    for test in (*launch.guards, *launch.scope.asserts):
-        for comparison in ([test] if not isinstance(test, cst.BooleanOperation) else [test.left, test.right]):
-            if (isinstance(comparison, cst.Comparison) and len(comparison.comparisons) == 1
-                    and isinstance(comparison.comparisons[0].operator, cst.Equal)
-                    and code_of(comparison.comparisons[0].comparator) == "0"
-                    and isinstance(comparison.left, cst.BinaryOperation)
-                    and isinstance(comparison.left.operator, cst.Modulo)
-                    and (canonical(comparison.left.left), canonical(comparison.left.right)) == wanted):
-                return True
-    return False
-
-
 def _block_sizes(launch) -> set[str]:
     """The source of every value the launch passes to a block size: a constexpr parameter
     that is a tile extent of the kernel."""
@@ -95,31 +77,116 @@ def _block_sizes(launch) -> set[str]:
     }
 
 
-def _cdiv(module, cause: cst.BaseExpression) -> Edit | None:
-    """`a // b` and `int(a / b)` become `triton.cdiv(a, b)`."""
+def _division(cause: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+    """(numerator, divisor) of `a // b` or `int(a / b)`."""
+    division = cause.args[0].value if isinstance(cause, cst.Call) else cause
+    return division.left, division.right
+
+
+def _divisor_value(launch, divisor: cst.BaseExpression) -> cst.BaseExpression:
+    """`meta["BLOCK"]` in a grid function is what the launch passes for BLOCK, when it passes it."""
+    if isinstance(divisor, cst.Subscript) and len(divisor.slice) == 1 and isinstance(divisor.slice[0].slice, cst.Index):
+        key = divisor.slice[0].slice.value
+        if isinstance(key, cst.SimpleString):
+            passed = launch.argument_for(launch.kernel, key.evaluated_value)
+            if passed is not None:
+                return passed
+    return divisor
+
+
+def _exact(launch, cause: cst.BaseExpression, scope) -> bool:
+    """Is the division exact: by construction, or checked on the host before the launch? Then
+    it is 0 only when the numerator is (an empty input)."""
+    numerator, divisor = _division(cause)
+    divisor = _divisor_value(launch, divisor)
+    if exact_by_construction(numerator, divisor, scope):
+        return True
+    return (form(numerator, scope), form(divisor, scope)) in checked_multiples(launch)
+
+
+def _mentions(key, atom) -> bool:
+    if key == atom:
+        return True
+    if isinstance(key, (tuple, frozenset)):
+        return any(_mentions(item, atom) for item in key)
+    return False
+
+
+def _bound_of(kernel, launch, numerator: cst.BaseExpression, scope) -> str | None:
+    """The kernel parameter the launch passes the numerator to (`n` of `n // BLOCK`), if any."""
+    wanted = form(numerator, scope)
+    for param in kernel.params:
+        passed = launch.argument_for(kernel, param.name)
+        if passed is not None and not param.constexpr and form(passed, launch.scope) == wanted:
+            return param.name
+    return None
+
+
+def _unmasked(kernel, bound: str, axis: int):
+    """The first access of the kernel whose mask does not keep its lanes below `bound` along
+    program axis `axis` (a conjunct `X < bound` where X moves with tl.program_id(axis)); None
+    when every access is so masked. A call of a helper function may access memory unseen: it
+    counts as unmasked."""
+    program = ("pid", ("const", axis))
+    for access in kernel.accesses:
+        mask = mask_of(kernel, access)
+        keys = mask.keys if mask is not None else ()
+        if not any(k[0] == "cmp" and k[1] == "<" and k[3] == ("param", bound) and _mentions(k[2], program) for k in keys):
+            return access
+    for call, _ in kernel.other_calls:
+        if isinstance(call.func, cst.Name) and call.func.value not in HOST_BUILTINS and _may_access(kernel, call.func.value):
+            return call
+    return None
+
+
+
+def _may_access(kernel, name: str, depth: int = 0) -> bool:
+    """Can a call of `name` from this kernel load or store? No only for a jit function of the
+    module that does not, nor calls one that may."""
+    helper = kernel.module.callee(kernel, name)
+    if helper is None or helper is kernel or depth > 4 or helper.accesses:
+        return True
+    return any(isinstance(c.func, cst.Name) and c.func.value not in HOST_BUILTINS and _may_access(helper, c.func.value, depth + 1)
+               for c, _ in helper.other_calls)
+
+
+def _cdiv(module, launch, cause: cst.BaseExpression, scope, axis: int) -> tuple[Edit | None, str]:
+    """`a // b` and `int(a / b)` become `triton.cdiv(a, b)`: a safe fix when every access of the
+    kernel is masked against `a` along that grid axis (the last, partial block then stays in
+    bounds), an unsafe one when the kernel receives `a` but does not mask every access with it,
+    none when the kernel does not receive `a` (it cannot mask a partial block). The second item
+    says why the fix is unsafe or absent, for the message."""
     triton = module.imports.local_name("triton")
+    numerator, denominator = _division(cause)
+    kernel = launch.kernel
+    bound = _bound_of(kernel, launch, numerator, scope)
+    if bound is None:
+        return None, (f"; `{code_of(numerator)}` is not passed to `{kernel.name}`, which then cannot mask a last, "
+                      "partial block: check that the sizes are multiples of the block, or pass the size and mask")
+    unmasked = _unmasked(kernel, bound, axis)
+    why = ""
+    if unmasked is not None:
+        what = access_text(kernel, unmasked) if not isinstance(unmasked, cst.Call) else f"`{code_of(unmasked.func)}(...)`"
+        why = f"; {what} is not masked against `{bound}`: mask it first, or triton.cdiv's last, partial block runs past `{bound}`"
     if triton is None:
-        return None
-    if isinstance(cause, cst.Call):
-        cause_div = cause.args[0].value
-        numerator, denominator = cause_div.left, cause_div.right
-    elif isinstance(cause, cst.BinaryOperation) and isinstance(cause.operator, cst.FloorDivide):
-        numerator, denominator = cause.left, cause.right
-    else:
-        return None
+        return None, why
     call = cst.Call(
         cst.Attribute(cst.Name(triton), cst.Name("cdiv")),
         [cst.Arg(numerator.with_changes(lpar=[], rpar=[]) if isinstance(numerator, cst.BinaryOperation) else numerator),
          cst.Arg(denominator)],
         lpar=cause.lpar, rpar=cause.rpar,
     )
-    return Edit(cause, call)
+    return Edit(cause, call, safe=unmasked is None), why
 
 
 class GridMayBeZero(Rule):
     """## What it does
-    Flags a launch-grid dimension that can be 0: a floor division such as `N // BLOCK` or
-    `int(N / BLOCK)` (0 whenever `N < BLOCK`), or a literal 0.
+    Flags a launch-grid dimension that can be 0: a floor division by a block size such as
+    `N // BLOCK` or `int(N / BLOCK)` (0 whenever `N < BLOCK`), or a literal 0. A division that
+    is exact is not flagged, since it is 0 only for an empty input: by construction
+    (`x.numel() // x.shape[-1]` rows: a numel divided by tensor dimensions, `(B * S) // S`), or
+    checked by the host before the launch (`assert N % BLOCK == 0`, `torch._check(...)`,
+    `if N % BLOCK: raise ...` or `return ...`, a launch under `if N % BLOCK == 0:`).
 
     ## Why is this bad?
     House rule: "Grid size MUST be > 0". A zero grid launches no program: the kernel silently
@@ -134,9 +201,13 @@ class GridMayBeZero(Rule):
 
     ## Use instead
     ```python
-    grid = (triton.cdiv(n, BLOCK),)   # or (max(1, n // BLOCK),) when the kernel loops over the rest
+    grid = (triton.cdiv(n, BLOCK),)   # with every access masked: offs < n
     ```
-    `--fix` writes `triton.cdiv(n, BLOCK)`; the kernel must then mask its last, partial block.
+    or `(max(1, n // BLOCK),)` when the kernel loops over the rest. `--fix` writes
+    `triton.cdiv(n, BLOCK)` when every load and store of the kernel is masked against `n` along
+    that grid axis. Otherwise the last, partial block would read and write past the end: the fix
+    is unsafe, applied only with `--unsafe-fixes` (the memory-safety rules then report the
+    unmasked accesses), and not offered at all when the kernel does not receive `n`.
     """
 
     code, name = "FL002", "grid-may-be-zero"
@@ -151,15 +222,18 @@ class GridMayBeZero(Rule):
             def is_block(divisor: cst.BaseExpression) -> bool:
                 if isinstance(divisor, cst.Integer):  # house block sizes start at 16; `// 2` halves a count
                     return divisor.evaluated_value >= 16
-                return isinstance(divisor, cst.Subscript) or code_of(divisor) in blocks  # meta["BLOCK"]
+                if isinstance(divisor, cst.Subscript):  # meta["BLOCK"] in a grid function, not x.shape[-1]
+                    return (len(divisor.slice) == 1 and isinstance(divisor.slice[0].slice, cst.Index)
+                            and isinstance(divisor.slice[0].slice.value, cst.SimpleString))
+                return code_of(divisor) in blocks
 
-            for dim, scope in grid_dimensions(module, launch) or ():
+            for axis, (dim, scope) in enumerate(grid_dimensions(module, launch) or ()):
                 cause = zero_cause(dim, scope, is_block)
-                if isinstance(cause, cst.BinaryOperation) and _divisible(launch, cause):
+                if cause is None or not isinstance(cause, cst.Integer) and _exact(launch, cause, scope):
                     continue
-                if cause is not None:
-                    yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
-                                             "use triton.cdiv(...) or max(1, ...)", fix=_cdiv(module, cause))
+                fix, why = _cdiv(module, launch, cause, scope, axis) if not isinstance(cause, cst.Integer) else (None, "")
+                yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
+                                         f"use triton.cdiv(...) or max(1, ...){why}", fix=fix)
 
     VALID = [
         """
@@ -207,8 +281,83 @@ def launch_checked(x, block):
     n = x.size(-1)
     k[(n // block,)](x, n, BLOCK=block)
 """,
+        # exact by construction: row counts of a tensor divided by its own dimensions
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rows_kernel(x_ptr, n_cols, BLOCK: tl.constexpr):
+    cols = tl.arange(0, BLOCK)
+    tl.store(x_ptr + tl.program_id(0) * n_cols + cols, 0.0, mask=cols < n_cols)
+
+def launch(x, y, weight):
+    n_rows = x.numel() // x.shape[-1]
+    rows_kernel[(n_rows,)](x, x.shape[-1], BLOCK=triton.next_power_of_2(x.shape[-1]))
+    M, N = y.shape
+    rows_kernel[(y.numel() // N,)](y, N, BLOCK=N)
+    hidden = weight.size(0)
+    rows_kernel[(x.numel() // hidden,)](x, hidden, BLOCK=hidden)
+    B, S, D = y.size()
+    rows_kernel[(B * S * D // D,)](y, D, BLOCK=D)
+    padded = triton.cdiv(D, 64) * 64
+    rows_kernel[(padded // 64,)](y, D, BLOCK=64)
+""",
+        # the host checks the divisibility before the launch, in its own words
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, 0.0)
+
+def raises(x, block):
+    n = x.numel()
+    if n % block:
+        raise ValueError(f"{n} is not a multiple of {block}")
+    k[(n // block,)](x, n, BLOCK=block)
+
+def falls_back(x):
+    n = x.shape[0] * x.shape[1]
+    if n % 256 != 0 or x.stride(-1) != 1:
+        return x.zero_()
+    k[(n // 256,)](x, n, BLOCK=256)
+
+def asserts(x, N):
+    assert not N % 128 and N > 0
+    grid = lambda meta: (N // meta["BLOCK"],)
+    k[grid](x, N, BLOCK=128)
+
+def checks(x):
+    torch._check(x.size(0) % 64 == 0, lambda: "rows must be a multiple of 64")
+    rows = x.shape[0]
+    k[(rows // 64,)](x, rows, BLOCK=64)
+""",
     ]
     INVALID = [
+        # checks of another size, another block, or a test that does not leave the function
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, 0.0, mask=offs < n)
+
+def launch(x, m):
+    n = x.numel()
+    assert n % 128 == 0 and m % 256 == 0
+    if n % 256:
+        print("the tail is dropped")
+    k[(n // 256,)](x, n, BLOCK=256)  # error
+    k[(x.numel() // 256,)](x, n, BLOCK=256)  # error
+    rows = x.shape[0]
+    k[(rows * x.shape[1] // 256,)](x, n, BLOCK=256)  # error
+""",
         """
 import triton
 import triton.language as tl

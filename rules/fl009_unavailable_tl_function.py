@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.findings import Edit
+from fuselint.model.source import code_of
 from fuselint.rule import Rule
 
 # Absent from triton.language in every Triton 3.x release (checked: 3.6 and 3.9): a compile error.
@@ -46,6 +47,13 @@ def _manual(template: str | None, call: cst.Call, tl: str | None) -> tuple[str, 
     return shown, Edit(call, replacement.with_changes(lpar=call.lpar, rpar=call.rpar) if call.lpar else replacement)
 
 
+def _written(call: cst.Call, function: str) -> str:
+    """The callee as the file writes it (`tl.tanh`, `tanh` imported from triton.language.math),
+    with the function's own name when an alias hides it (`th` for `tanh as th`)."""
+    written = code_of(call.func)
+    return written if written.rpartition(".")[2] == function else f"{written} ({function})"
+
+
 class UnavailableTlFunction(Rule):
     """## What it does
     Flags calls of `tl.tanh`, `tl.gelu`, `tl.silu`, `tl.mish` (also through `tl.math`), which
@@ -81,12 +89,13 @@ class UnavailableTlFunction(Rule):
             short = tl_call.name.removeprefix("math.")
             if short in _ABSENT:
                 shown, fix = _manual(_ABSENT[short], tl_call.call, tl)
-                yield self.report(tl_call.call.func, f"tl.{tl_call.name} does not exist in triton.language (Triton 3.x); "
-                                                     f"write {shown}", fix=fix)
+                module = kernel.imports.qualname(tl_call.call.func).rpartition(".")[0]
+                yield self.report(tl_call.call.func, f"{_written(tl_call.call, short)} does not exist in {module} "
+                                                     f"(Triton 3.x); write {shown}", fix=fix)
             elif short in _HOUSE:
                 shown, fix = _manual(_HOUSE[short], tl_call.call, tl)
-                yield self.report(tl_call.call.func, f"tl.{tl_call.name} exists in Triton 3.x but the house rules ask "
-                                                     f"for it by hand: {shown}", fatal=False, fix=fix)
+                yield self.report(tl_call.call.func, f"{_written(tl_call.call, short)} exists in Triton 3.x but the "
+                                                     f"house rules ask for it by hand: {shown}", fatal=False, fix=fix)
 
     VALID = [
         """
@@ -154,5 +163,18 @@ def k(x_ptr, BLOCK: tl.constexpr):
     x = tl.load(x_ptr + offs)
     y = tl.sigmoid(x)  # error
     z = tl.softmax(x)  # error
+""",
+        # imported by name from triton.language.math (Triton 2.x had it there): the message says `tanh`
+        """
+import triton
+import triton.language as tl
+from triton.language.math import tanh
+from triton.language import sigmoid as sg
+
+@triton.jit
+def k(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs)
+    tl.store(x_ptr + offs, tanh(x) + sg(x))  # error
 """,
     ]

@@ -13,18 +13,19 @@ class ImplicitBroadcast(Rule):
     """## What it does
     Flags a broadcast operand of a fused group (a load of smaller rank or with size-1 axes
     that Triton broadcasts to the output's tile: a bias row, a per-row scale) whose index
-    vector is not one of the output's. Index vectors are compared after inlining (a second
-    name bound to the same `pid_n * BLOCK_N + tl.arange(0, BLOCK_N)` is the same vector) and
-    strides are taken out; a 1-D vector counts as sliced `[None, :]`, where broadcasting puts
-    it. A vector computed by `//`, `%`, `tl.where` (a remapped index) or loaded from memory
-    is not known and not flagged.
+    vector is not the output's on the axis where the operand's value lands: followed from the
+    load to the store, through `[:, None]` / `[None, :]`, `tl.trans` / `.T` and element-wise
+    ops (a bare 1-D vector lands on the last axis, as broadcasting puts it). Index vectors are
+    compared after inlining (a second name bound to the same `pid_n * BLOCK_N + tl.arange(0,
+    BLOCK_N)` is the same vector) and strides are taken out. A vector computed by `//`, `%`,
+    `tl.where` (a remapped index) or loaded from memory is not known and not flagged, nor is
+    an operand whose way to the store is not followed (a helper call, a reshape).
 
     ## Why is this bad?
     House rule: "If broadcast needed: explicit `[None, :]` or `[:, None]`, NOT different
     offsets". A bias loaded at a separately computed `tl.arange(0, BLOCK_N)` (no program
     offset) reads the first columns in every program; a `[BN, 1]` operand on the column
-    vector broadcasts along the wrong axis whenever the sizes happen to agree. A 1-D operand
-    may match any of the output's vectors: it is sliced where it is used (`vec1[:, None]`).
+    vector broadcasts along the wrong axis whenever the sizes happen to agree.
 
     ## Example
     ```python
@@ -112,8 +113,36 @@ def k(x_ptr, w_ptr, out_ptr, M, N, C, BM: tl.constexpr, BN: tl.constexpr):
     x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=mask)
     tl.store(out_ptr + rows[:, None] * N + cols[None, :], x * w, mask=mask)
 """,
+        # a per-column scale loaded as a column and transposed; a per-row vector sliced where it is used
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, s_ptr, r_ptr, out_ptr, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.program_id(1) * BN + tl.arange(0, BN)
+    s = tl.load(s_ptr + cols[:, None])
+    r = tl.load(r_ptr + rows)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    y = tl.exp(x - r[:, None])
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], s.T * y)
+""",
     ]
     INVALID = [
+        # a per-row vector used bare lands on the columns
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, r_ptr, out_ptr, N, B: tl.constexpr):
+    rows = tl.program_id(0) * B + tl.arange(0, B)
+    cols = tl.program_id(1) * B + tl.arange(0, B)
+    r = tl.load(r_ptr + rows)  # error
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    tl.store(out_ptr + rows[:, None] * N + cols[None, :], x - r)
+""",
         # the bias re-indexed without the program's offset
         """
 import triton

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fuselint.model.fusion import elementwise, program_axes
+from fuselint.model.fusion import device_function, elementwise, program_axes
 from fuselint.model.grid import grid_dimensions
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
@@ -20,8 +20,12 @@ class ElementwiseGridNot1d(Rule):
     Flags an element-wise kernel that uses `tl.program_id(1)` or `tl.program_id(2)`, or that is
     launched with a grid of more than one dimension (dimensions that are a literal 1 do not
     count). A kernel is element-wise when it has no `tl.dot`, no reduction or scan (`tl.sum`,
-    `tl.max`, `tl.cumsum`, ...), no atomic (a reduction across programs), no loop, and calls no
-    function the module does not define.
+    `tl.max`, `tl.cumsum`, ...), no op that moves elements (`tl.trans`, `tl.reshape`,
+    `tl.flip`, `tl.gather`, ...), no atomic (a reduction across programs), no loop, and calls
+    only helpers of the module that are element-wise too. A `@triton.jit` helper (it returns a
+    value, or another kernel calls it, and nothing launches it) runs on its callers' grid: it
+    is judged through them. A launch runs the kernel its own scope sees: a module may define
+    several kernels of one name (one per test function).
 
     ## Why is this bad?
     House rule: "Element-wise: 1D grid, single `offs = pid * BLOCK + tl.arange(0, BLOCK)`".
@@ -48,7 +52,7 @@ class ElementwiseGridNot1d(Rule):
 
     def check_module(self, module):
         for kernel in module.kernels:
-            if elementwise(kernel) is not True:
+            if device_function(kernel) or elementwise(kernel) is not True:
                 continue
             axes = [(axis, call) for axis, call in program_axes(kernel) if axis in (1, 2)]
             if axes:
@@ -110,8 +114,91 @@ def mm(a_ptr, b_ptr, c_ptr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr
 def launch(a, b, c, M, N):
     mm[(triton.cdiv(M, 64), triton.cdiv(N, 64))](a, b, c, BM=64, BN=64, BK=32)
 """,
+        # helpers run on their callers' grid: one returns a value, one is called by a matmul kernel
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def tile_offsets(BM: tl.constexpr, BN: tl.constexpr):
+    return tl.program_id(0) * BM + tl.arange(0, BM), tl.program_id(1) * BN + tl.arange(0, BN)
+
+@triton.jit
+def store_tile(c_ptr, acc, N, BM: tl.constexpr, BN: tl.constexpr):
+    rm = tl.program_id(0) * BM + tl.arange(0, BM)
+    rn = tl.program_id(1) * BN + tl.arange(0, BN)
+    tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc)
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    rm, rn = tile_offsets(BM, BN)
+    rk = tl.arange(0, K)
+    a = tl.load(a_ptr + rm[:, None] * K + rk[None, :])
+    b = tl.load(b_ptr + rk[:, None] * N + rn[None, :])
+    store_tile(c_ptr, tl.dot(a, b), N, BM, BN)
+""",
+        # one `kernel` per test function, as in Triton's own tests: each launch runs its own;
+        # a transpose and a flip move elements (not element-wise)
+        """
+import torch
+import triton
+import triton.language as tl
+
+def test_add(device):
+    @triton.jit
+    def kernel(x_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + 1, mask=offs < n)
+
+    x = torch.zeros(1000, device=device)
+    kernel[(triton.cdiv(1000, 128),)](x, 1000, BLOCK=128)
+
+def test_row_sum(device):
+    @triton.jit
+    def kernel(x_ptr, out_ptr, N: tl.constexpr):
+        row = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
+        tl.store(out_ptr + row, tl.sum(tl.load(x_ptr + row * N + tl.arange(0, N)), axis=0))
+
+    x = torch.ones(4, 8, 64, device=device)
+    kernel[(4, 8)](x, torch.empty(32, device=device), N=64)
+
+def test_transpose(device):
+    @triton.jit
+    def kernel(x_ptr, y_ptr, B: tl.constexpr):
+        rows = tl.program_id(0) * B + tl.arange(0, B)
+        cols = tl.program_id(1) * B + tl.arange(0, B)
+        x = tl.load(x_ptr + rows[:, None] * 256 + cols[None, :])
+        tl.store(y_ptr + rows[:, None] * 256 + cols[None, :], tl.flip(tl.trans(x), 0))
+
+    x = torch.ones(256, 256, device=device)
+    kernel[(8, 8)](x, torch.empty_like(x), B=32)
+""",
     ]
     INVALID = [
+        # the element-wise `kernel` of one test function on a 2-D grid; the reduction `kernel`
+        # of another is left alone whichever is defined last
+        """
+import torch
+import triton
+import triton.language as tl
+
+def test_add(device):
+    @triton.jit
+    def kernel(x_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + 1, mask=offs < n)
+
+    x = torch.zeros(4, 1000, device=device)
+    kernel[(triton.cdiv(1000, 128), 4)](x, 1000, BLOCK=128)  # error
+
+def test_row_sum(device):
+    @triton.jit
+    def kernel(x_ptr, out_ptr, N: tl.constexpr):
+        row = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
+        tl.store(out_ptr + row, tl.sum(tl.load(x_ptr + row * N + tl.arange(0, N)), axis=0))
+
+    kernel[(4, 8)](torch.ones(4, 8, 64, device=device), torch.empty(32, device=device), N=64)
+""",
         """
 import triton
 import triton.language as tl

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import DOTS, compare, computed_by_dot, foreign_vectors, fused_groups
+from fuselint.model.fusion import DOTS, compare, computed_by_dot, device_function, foreign_vectors, fused_groups
 from fuselint.model.offsets import access_text, axis_vectors, canon_of, render_vector
 from fuselint.rule import Rule
 
@@ -12,12 +12,15 @@ _VERDICT = ("index the bias, the residual and the output store with the one `off
 class MatmulEpilogueIndexing(Rule):
     """## What it does
     In a kernel with `tl.dot`, checks the epilogue: the store of the accumulator and the loads
-    fused into it (a bias, a residual). Flags an epilogue load whose index vectors are not the
-    output's `offs_m` / `offs_n` (compared after inlining, strides taken out, as in FL101 and
-    FL103), and, in a kernel with a single `tl.dot`, an output tile axis that no program id
+    fused into it (a bias, a residual, a per-row or per-column scale). Flags an epilogue load
+    whose index vectors are not the output's `offs_m` / `offs_n` on the axis where its value
+    lands (`s[:, None]` on the rows, a bare vector or `s.T` of a column on the columns;
+    compared after inlining, strides taken out, as in FL101 and FL103), and, in a kernel with a
+    single `tl.dot`, an output tile axis that no program id
     moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
     not element-wise and are never compared. A 1-D grid whose program id is split into
-    `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged.
+    `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged, nor is a
+    `@triton.jit` helper, whose tile comes from its callers' program ids.
 
     ## Why is this bad?
     House rule: "Matmul fusion: 2D grid, `offs_m/offs_n` shared by bias add & activation".
@@ -46,6 +49,7 @@ class MatmulEpilogueIndexing(Rule):
         if not dots:
             return
         canon = canon_of(kernel)
+        helper = device_function(kernel)
         reported: set[int] = set()
         for group in fused_groups(kernel):
             output = group.output
@@ -72,8 +76,8 @@ class MatmulEpilogueIndexing(Rule):
                                       f"epilogue operand {access_text(kernel, operand.access)} is indexed by `{render_vector(vector)}`, "
                                       f"where the matmul output {access_text(kernel, output.access)} has {mine} on axis {axis}; "
                                       f"{_VERDICT}")
-            if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported:
-                continue
+            if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported or helper:
+                continue  # a helper's rows and columns come from its callers' program ids
             axes = axis_vectors(kernel, output.access, 2)
             if axes is None or set(axes) != {0, 1}:
                 continue
@@ -152,8 +156,64 @@ def attn(q_ptr, k_ptr, v_ptr, o_ptr, D: tl.constexpr, BM: tl.constexpr, BN: tl.c
     p = tl.dot(q, tl.trans(k))
     tl.store(o_ptr + offs_m[:, None] * D + offs_d[None, :], tl.dot(p.to(v.dtype), v))
 """,
+        # per-row and per-column scales, placed where they are used: a per-row vector sliced
+        # [:, None], a per-column scale loaded as a column and transposed, a row vector through tl.trans
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scaled_mm(a_ptr, b_ptr, c_ptr, sa_ptr, sb_ptr, lse_ptr, M, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    offs_m = pid_m * BM + tl.arange(0, BM)
+    offs_n = pid_n * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    acc = tl.dot(a, b)
+    sa = tl.load(sa_ptr + offs_m, mask=offs_m < M)
+    sb = tl.load(sb_ptr + offs_n[:, None], mask=offs_n[:, None] < N)
+    lse = tl.load(lse_ptr + offs_m[None, :])
+    acc = sb.T * (acc * sa[:, None]) - tl.trans(lse)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc.to(tl.float16))
+""",
+        # a helper whose column block comes from its caller's program id
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def _tile(a_ptr, b_ptr, c_ptr, pid_n, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = pid_n * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b))
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    _tile(a_ptr, b_ptr, c_ptr, tl.program_id(1), N, K, BM, BN)
+""",
     ]
     INVALID = [
+        # a per-row scale used bare lands on the columns (axis 1); a per-row column transposed onto them
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm(a_ptr, b_ptr, c_ptr, s_ptr, t_ptr, N, K: tl.constexpr, B: tl.constexpr):
+    offs_m = tl.program_id(0) * B + tl.arange(0, B)
+    offs_n = tl.program_id(1) * B + tl.arange(0, B)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    s = tl.load(s_ptr + offs_m)  # error
+    t = tl.load(t_ptr + offs_m[:, None])  # error
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], tl.dot(a, b) * s + t.T)
+""",
         # the bias re-indexed from 0 in every program
         """
 import triton

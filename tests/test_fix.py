@@ -118,13 +118,117 @@ def test_a_file_changed_on_disk_is_not_overwritten(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["k.py"]
 
 
-def test_discarded_hint_is_bound_to_its_name():
+def test_a_hint_on_an_unread_value_has_no_fix():
+    """Which access a lost hint was meant for is the author's call: FL301 reports, never edits."""
     source = (b"import triton\nimport triton.language as tl\n\n@triton.jit\n"
               b"def k(x_ptr, n, BLOCK: tl.constexpr):\n"
               b"    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)\n"
-              b"    tl.multiple_of(offs, BLOCK); tl.max_contiguous(offs + 1, BLOCK)  # keep\n"
+              b"    tl.multiple_of(x_ptr + offs, 16); tl.multiple_of(offs, BLOCK)  # keep\n"
               b"    tl.store(x_ptr + offs, 1.0, mask=offs < n)\n")
-    after, count = fix(source)
-    assert count == 1  # `offs + 1` is no name to bind: left to the author
-    assert after.splitlines()[6] == b"    offs = tl.multiple_of(offs, BLOCK); tl.max_contiguous(offs + 1, BLOCK)  # keep"
-    assert fix(after) == (after, 0)
+    assert codes(source) == {"FL301"}
+    assert fix(source) == (source, 0)
+
+
+# FL002's triton.cdiv adds a last, partial block: safe only when the kernel masks every access
+# against the divided size along that grid axis; otherwise unsafe (--unsafe-fixes).
+GRID = '''import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs{load_mask})
+    tl.store(y_ptr + offs, x * 2{store_mask})
+
+
+def double(x):
+    y = torch.empty_like(x)
+    n = x.numel()
+    double_kernel[(n // 256,)](x, y, {bound}, BLOCK=256)
+    return y
+'''
+ROWS = '''import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def scale_rows(x_ptr, y_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=mask)
+    tl.store(y_ptr + rows[:, None] * N + cols[None, :], x * 2, mask=mask)
+
+
+def scale(x):
+    M, N = x.shape
+    y = torch.empty_like(x)
+    scale_rows[(M // 16,)](x, y, M, N, BLOCK_M=16, BLOCK_N=triton.next_power_of_2(N))
+    return y
+'''
+MASK = ", mask=offs < n"
+
+
+def grid_source(load_mask="", store_mask="", bound="n") -> bytes:
+    return GRID.format(load_mask=load_mask, store_mask=store_mask, bound=bound).encode()
+
+
+def fix_grid(source: bytes, unsafe: bool) -> bytes:
+    settings = Settings(select=("FL002",))
+    return fixed_source(source, "k.py", settings, enabled_rules(settings), unsafe)[0]
+
+
+def test_grid_fix_is_safe_only_when_every_access_is_masked_against_the_size():
+    masked = grid_source(MASK, MASK)
+    assert b"triton.cdiv(n, 256)" in fix_grid(masked, unsafe=False)
+    for unmasked in (grid_source(), grid_source(MASK, ""), grid_source("", MASK),
+                     grid_source(", mask=offs < 2 * n", MASK), ROWS.replace("(rows[:, None] < M) & ", "").encode()):
+        assert fix_grid(unmasked, unsafe=False) == unmasked
+        assert b"triton.cdiv(" in fix_grid(unmasked, unsafe=True)
+    # the kernel does not receive n: it cannot mask a partial block, so no fix at all
+    blind = grid_source(MASK, MASK, bound="x.shape[0]")
+    assert fix_grid(blind, unsafe=True) == blind
+    message = lint_source(blind, "k.py", Settings(select=("FL002",)))[0].message
+    assert "`n` is not passed to `double_kernel`" in message
+
+
+@pytest.mark.parametrize("source", [grid_source(), grid_source(MASK, ""), ROWS.replace("(rows[:, None] < M) & ", "").encode()],
+                         ids=["none", "store", "rows"])
+def test_unsafe_grid_fix_leaves_the_out_of_bounds_accesses_reported(tmp_path, source):
+    """The unsafe fix makes unmasked accesses run past the end: after it, fuselint must not call
+    the file clean; it reports each access the last block takes out of bounds."""
+    path = tmp_path / "k.py"
+    path.write_bytes(source)
+    safe = run_fuselint("check", "--no-cache", "--fix", str(path))
+    assert path.read_bytes() == source and safe.returncode == 1
+    assert "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option)." in safe.stdout
+    assert "is not masked against" in safe.stdout
+    unsafe = run_fuselint("check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", str(path))
+    assert b"triton.cdiv(" in path.read_bytes() and "Fixed 1 error." in unsafe.stderr
+    assert unsafe.returncode == 1
+    reported = {f["line"] for f in json.loads(unsafe.stdout)}
+    unmasked = {n for n, line in enumerate(source.decode().splitlines(), 1)
+                if ("tl.load(" in line or "tl.store(" in line) and "< n" not in line}
+    assert unmasked and unmasked <= reported
+
+
+def test_fix_counts_and_json_say_which_fixes_are_safe(tmp_path):
+    path = tmp_path / "k.py"
+    path.write_bytes(grid_source())
+    [finding] = json.loads(run_fuselint("check", "--no-cache", "--select", "FL002", "--output-format", "json",
+                                        str(path)).stdout)
+    assert finding["fix"] == "unsafe"
+    assert b"triton.cdiv(M, 16)" in fix_grid(ROWS.encode(), unsafe=False)  # rows masked against M: safe
+    shown = run_fuselint("check", "--no-cache", "--select", "FL002", "--unsafe-fixes", str(path))
+    assert shown.stdout.splitlines()[-1] == "[*] 1 fixable with the `--fix` option."
+    diff = run_fuselint("check", "--select", "FL002", "--diff", str(path))
+    assert diff.stdout == "" and "Would fix 0 errors (1 additional fix available with `--unsafe-fixes`)." in diff.stderr
+    diff = run_fuselint("check", "--select", "FL002", "--diff", "--unsafe-fixes", str(path))
+    assert "+    double_kernel[(triton.cdiv(n, 256),)](x, y, n, BLOCK=256)" in diff.stdout
+    assert path.read_bytes() == grid_source()
+    path.write_bytes(grid_source(MASK, MASK))
+    shown = run_fuselint("check", "--no-cache", "--select", "FL002", str(path))
+    assert shown.stdout.splitlines()[-1] == "[*] 1 fixable with the `--fix` option."

@@ -32,6 +32,7 @@ from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Incompatible, Shape, broadcast
 from fuselint.model.source import code_of
+from fuselint.model.walk import Walker
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
@@ -119,7 +120,7 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
         name = kernel.imports.tl_function(node.func)
         if name is not None:
             seen.add(("call", name))
-        elif isinstance(node.func, cst.Name) and node.func.value not in _HOST_BUILTINS:
+        elif isinstance(node.func, cst.Name) and node.func.value not in HOST_BUILTINS:
             seen.add(("helper", node.func.value))
     for child in children(node):
         if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
@@ -149,7 +150,7 @@ def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
         if item[0] == "call" and item[1] in DOTS | REDUCTIONS:
             return True
         if item[0] == "helper":
-            helper = kernel.module.kernel_named(item[1])
+            helper = kernel.module.callee(kernel, item[1])
             if helper is None or helper is kernel or elementwise(helper) is not True:
                 return True
     return False
@@ -174,11 +175,11 @@ def not_elementwise_loads(kernel: "Kernel") -> set[int]:
             if func.attr.value in REDUCTIONS:  # x.sum(axis=1), x.max(0)
                 _loads_under(kernel, func.value, seen)
             continue
-        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+        if isinstance(func, cst.Name) and func.value in HOST_BUILTINS:
             continue
         # a helper the module defines and that is element-wise keeps its arguments in the
         # group; any other function (a sort, a reduction, unknown) may not be element-wise
-        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        helper = kernel.module.callee(kernel, func.value) if isinstance(func, cst.Name) else None
         if helper is None or helper is kernel or elementwise(helper) is not True:
             for arg in call.args:
                 _loads_under(kernel, arg.value, seen)
@@ -281,24 +282,127 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
     return None
 
 
+# tl functions applied element by element: their tensor arguments broadcast to the result
+_ELEMENTWISE = {"where", "maximum", "minimum", "exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "abs",
+                "sigmoid", "cast", "fma", "clamp", "erf", "cos", "sin", "div_rn", "fdiv", "floor", "ceil", "umulhi"}
+_VALUE_METHODS = {"to", "cast"}
+
+
+def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple | None:
+    """The output axis on which each axis of a broadcast operand's loaded value lands, on its
+    way to the output's store: sliced (`s[:, None]`: axis 0), transposed (`tl.trans`, `.T`),
+    or right-aligned by an element-wise op (a bare 1-D vector lands on the last axis). None
+    when the value reaches the store on no such path (through a helper, a reshape, a dot), or
+    on two paths that place it differently."""
+    store = output.access
+    if store.value is None:
+        return None
+    canon = canon_of(kernel)
+    found: set[tuple] = set()
+    seen: set[tuple] = set()
+    rank = len(output.shape)
+
+    def rank_of(node, depth: int = 0) -> int | None:
+        shape = kernel.shape_of(node)
+        if shape is not None or depth > 20:
+            return None if shape is None else len(shape)
+        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            return rank_of(node.value, depth + 1)
+        if isinstance(node, cst.Subscript):
+            return len(node.slice)
+        parts = []
+        if isinstance(node, cst.BinaryOperation):
+            parts = [node.left, node.right]
+        elif isinstance(node, cst.Call):
+            name = kernel.imports.tl_function(node.func)
+            if name == "trans" or name in _ELEMENTWISE or (name or "").startswith(("math.", "extra.")):
+                parts = [a.value for a in node.args if a.keyword is None and not a.star]
+            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS:
+                parts = [node.func.value]
+        ranks = [rank_of(part, depth + 1) for part in parts]
+        return max(ranks) if ranks and None not in ranks else None
+
+    def ranked(node, place: tuple) -> tuple | None:
+        """`place` for an operand of an element-wise op: right-aligned by the node's rank."""
+        rank = rank_of(node)
+        if rank is None or rank > len(place):
+            return None
+        return place[len(place) - rank:]
+
+    def walk(node, place: tuple | None, depth: int = 0) -> None:
+        if place is None or depth > 60 or (id(node), place) in seen:
+            return
+        seen.add((id(node), place))
+        if node is operand.call:
+            found.add(place)
+        elif isinstance(node, cst.Name):
+            reaching = canon.reaching(node.value, canon.flow.names.get(id(node)))
+            for binding in reaching or ():
+                if binding.kind == "assign" and binding.value is not None:
+                    walk(binding.value, place, depth + 1)
+                elif binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
+                    walk(binding.value, ranked(binding.value, place), depth + 1)
+                    before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
+                    for earlier in before or ():
+                        if earlier.kind == "assign" and earlier.value is not None:
+                            walk(earlier.value, place, depth + 1)
+        elif isinstance(node, cst.BinaryOperation):
+            for side in (node.left, node.right):
+                walk(side, ranked(side, place), depth + 1)
+        elif isinstance(node, cst.UnaryOperation):
+            walk(node.expression, place, depth + 1)
+        elif isinstance(node, cst.IfExp):
+            walk(node.body, place, depth + 1)
+            walk(node.orelse, place, depth + 1)
+        elif isinstance(node, cst.Subscript):
+            kept = []
+            for position, element in enumerate(node.slice):
+                index = element.slice
+                if isinstance(index, cst.Slice) and index.lower is index.upper is index.step is None:
+                    kept.append(position)
+                elif not (isinstance(index, cst.Index) and isinstance(index.value, cst.Name) and index.value.value == "None"):
+                    return  # an integer or a range: not the whole tile
+            if len(node.slice) == len(place):
+                walk(node.value, tuple(place[i] for i in kept), depth + 1)
+        elif isinstance(node, cst.Attribute) and node.attr.value == "T":
+            walk(node.value, tuple(reversed(place)), depth + 1)
+        elif isinstance(node, cst.Call):
+            name = kernel.imports.tl_function(node.func)
+            args = [a.value for a in node.args if a.keyword is None and not a.star]
+            if name == "trans" and len(args) == 1:
+                walk(args[0], tuple(reversed(place)), depth + 1)
+            elif name == "broadcast_to" and args:
+                walk(args[0], ranked(args[0], place), depth + 1)
+            elif name is not None and (name in _ELEMENTWISE or name.startswith(("math.", "extra."))):
+                for arg in args:
+                    walk(arg, ranked(arg, place), depth + 1)
+            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS:
+                walk(node.func.value, place, depth + 1)
+
+    walk(store.value, ranked(store.value, tuple(range(rank))))
+    return found.pop() if len(found) == 1 else None
+
+
 def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list | None:
-    """The index vectors of a broadcast operand that are not the output's on the same axis
-    (right-aligned, as Triton broadcasts; a size-1 axis has none). None when every vector is
-    the output's, or one is not known (remapped, loaded, a join of bindings)."""
+    """The index vectors of a broadcast operand that are not the output's on the axis where
+    the operand's value lands (`landing_axes`: `s[:, None]` on axis 0, a bare vector on the
+    last; a size-1 axis has none), as (output axis, vector, the output's vector there). None
+    when every vector is the output's, one is not known (remapped, loaded, a join of bindings),
+    or where the value lands is not known."""
     from fuselint.model.offsets import axis_vectors
 
     canon = canon_of(kernel)
     mine = axis_vectors(kernel, operand.access, len(operand.shape))
     theirs = axis_vectors(kernel, output.access, len(output.shape))
-    if mine is None or theirs is None:
+    landing = landing_axes(kernel, operand.access, output)
+    if mine is None or theirs is None or landing is None:
         return None
-    shift = len(output.shape) - len(operand.shape)
     programs = set(operand.offsets.program)  # where the operand's vectors or rows start
     foreign = []
     for axis, vector in mine.items():
         if operand.shape[axis] == 1:
             continue
-        other = theirs.get(axis + shift)
+        other = theirs.get(landing[axis])
         for term in vector | (other or set()):
             _, _, unknown, load = canon.facts(term)
             if unknown or load or canon.is_remap(term):
@@ -313,12 +417,8 @@ def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list |
             other_tiles = {t for t in other if canon.facts(t)[0]}
             return tiles == other_tiles and (other - other_tiles) <= (programs | vector)
 
-        if len(operand.shape) == 1:
-            # a 1-D operand is sliced where it is used (`vec1[:, None]`): any axis of the output
-            if not any(same(v) for v in theirs.values()):
-                foreign.append((axis + shift, vector, theirs.get(axis + shift)))
-        elif not same(other):
-            foreign.append((axis + shift, vector, other))
+        if not same(other):
+            foreign.append((landing[axis], vector, other))
     return foreign or None
 
 
@@ -330,32 +430,64 @@ def is_broadcast_member(member: Offsets, output: Offsets) -> bool:
 
 # --- kernel kinds --------------------------------------------------------------------------------
 
-_HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
+# Python builtins Triton accepts in a kernel: never a helper of the module
+HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "isinstance", "getattr"}
+
+
+# ops that move elements to other positions: a kernel using one is not element-wise
+_REARRANGING = {"trans", "permute", "reshape", "view", "flip", "gather", "join", "split", "interleave", "cat"}
 
 
 def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:
-    """True for an element-wise kernel: no tl.dot, no reduction or scan, no atomic (a
-    reduction across programs), no loop; None when it calls a function the module does not
-    define (unknown)."""
-    if kernel.loops or any(c.name in DOTS | REDUCTIONS for c in kernel.tl_calls):
+    """True for an element-wise kernel: no tl.dot, no reduction or scan, no op that moves
+    elements (`tl.trans`, `tl.reshape`, `tl.flip`, `tl.gather`, ...), no atomic (a reduction
+    across programs), no loop; None when it calls a function the module does not define
+    (unknown). Helpers are the ones the kernel's own scope sees."""
+    if kernel.loops or any(c.name in DOTS | REDUCTIONS | _REARRANGING for c in kernel.tl_calls):
         return False
     if any(a.kind.startswith("atomic") for a in kernel.accesses):
         return False
     for call, _ in kernel.other_calls:
         func = call.func
         if isinstance(func, cst.Attribute) and kernel.imports.qualname(func) is None:
-            if func.attr.value in REDUCTIONS:
+            if func.attr.value in REDUCTIONS | _REARRANGING:  # x.sum(1), x.reshape(...)
                 return False
             continue
-        if isinstance(func, cst.Name) and func.value in _HOST_BUILTINS:
+        if isinstance(func, cst.Name) and func.value in HOST_BUILTINS:
             continue
-        helper = kernel.module.kernel_named(func.value) if isinstance(func, cst.Name) else None
+        helper = kernel.module.callee(kernel, func.value) if isinstance(func, cst.Name) else None
         if helper is None or helper is kernel or depth > 4:
             return None
         inner = elementwise(helper, depth + 1)
         if inner is not True:
             return inner
     return True
+
+
+class _ValueReturns(Walker):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = self.found or node.value is not None
+
+
+@once_per_owner
+def device_function(kernel: "Kernel") -> bool:
+    """A @triton.jit function that runs inside other kernels' programs, not on a grid of its
+    own: not launched in its module, and it returns a value (a kernel cannot) or another
+    kernel of the module calls it."""
+    if kernel.launches:
+        return False
+    returns = _ValueReturns()
+    returns.walk(kernel.node.body)
+    return returns.found or bool(kernel.module.callers_of(kernel))
 
 
 def program_axes(kernel: "Kernel") -> list[tuple[int | None, cst.Call]]:

@@ -25,7 +25,11 @@ class Scope:
     node: cst.CSTNode
     parent: "Scope | None"
     assignments: dict[str, list[cst.BaseExpression | None]] = field(default_factory=dict)
-    asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` tests in this body
+    asserts: list[cst.BaseExpression] = field(default_factory=list)  # `assert` / torch._check tests in this body
+    # tests of `if`s whose body leaves the function (`if n % BLOCK: raise ...`): false after them
+    exits: list[cst.BaseExpression] = field(default_factory=list)
+    # names bound by unpacking a value that is not a literal tuple (`M, N = x.shape`): value, index
+    unpacked: dict[str, tuple[cst.BaseExpression, int]] = field(default_factory=dict)
 
     def single(self, name: str) -> cst.BaseExpression | None:
         """The expression `name` is bound to here, when bound exactly once; else look outward
@@ -92,16 +96,61 @@ class ModuleModel:
         self.classes: list[cst.ClassDef] = []
         self.launches: list[Launch] = []
         self.kernels: list[Kernel] = []
-        self._kernel_aliases: dict[str, Kernel] = {}
+        # kernels by the scope that defines them and their name there: a module may define
+        # several `kernel`s (one per test function), each seen only from its own scope
+        self._defined: dict[tuple[int, str], Kernel] = {}
+        self._scope_of: dict[int, Scope] = {}  # id(kernel) -> the scope that defines it
         self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
+        self._callers: dict[int, list[Kernel]] | None = None  # id(kernel) -> the kernels calling it, once asked
         _ModuleScanner(self).walk(module)
         self._find_kernels()
         for launch in self.launches:
-            launch.kernel = self._kernel_aliases.get(launch.target)
+            launch.kernel = self._launched(launch)
 
     # queries ------------------------------------------------------------------------------
-    def kernel_named(self, name: str) -> Kernel | None:
-        return self._kernel_aliases.get(name)
+    def kernel_named(self, name: str, scope: Scope | None = None) -> Kernel | None:
+        """The kernel `name` stands for in `scope` (default: the module's), as Python resolves
+        it: the innermost enclosing scope that binds the name decides; a parameter or another
+        value there hides any kernel further out (a name bound once to another name is followed)."""
+        return self._lookup(name, scope or self.scope, 0)
+
+    def callee(self, kernel: Kernel, name: str) -> Kernel | None:
+        """The kernel a call `name(...)` inside `kernel` reaches (a @triton.jit helper)."""
+        return self._lookup(name, self._scope_of.get(id(kernel), self.scope), 0)
+
+    def callers_of(self, kernel: Kernel) -> list[Kernel]:
+        """The kernels of this module that call `kernel` as a helper."""
+        if self._callers is None:
+            self._callers = {}
+            for caller in self.kernels:
+                for call, _ in caller.other_calls:
+                    called = self.callee(caller, call.func.value) if isinstance(call.func, cst.Name) else None
+                    if called is None or called is caller:
+                        continue
+                    found = self._callers.setdefault(id(called), [])
+                    if not any(k is caller for k in found):
+                        found.append(caller)
+        return self._callers.get(id(kernel), [])
+
+    def _lookup(self, name: str, scope: Scope | None, depth: int) -> Kernel | None:
+        while scope is not None:
+            kernel = self._defined.get((id(scope.node), name))
+            if kernel is not None:
+                return kernel
+            if name in scope.assignments or name in scope.params():
+                value = scope.single(name) if name in scope.assignments else None
+                target = _decorated(value, self.imports) if value is not None else None
+                return self._lookup(target, scope, depth + 1) if target not in (None, name) and depth < 8 else None
+            scope = scope.parent
+        return None
+
+    def _launched(self, launch: Launch) -> Kernel | None:
+        """The kernel a launch runs: the name it subscripts, resolved from the launch's scope;
+        `obj.kernel[grid]` by its last name among the module's own kernels."""
+        func = launch.call.func
+        if isinstance(func, cst.Subscript) and isinstance(func.value, cst.Name):
+            return self._lookup(func.value.value, launch.scope, 0)
+        return self._defined.get((id(self.scope.node), launch.target))
 
     def function_named(self, name: str, class_name: str | None = None) -> Function | None:
         found = [f for f in self.functions if f.name == name and f.class_name == class_name]
@@ -127,12 +176,13 @@ class ModuleModel:
             if self.is_jit(function):
                 kernel = build_kernel(function.node, self, list(function.node.decorators))
                 self.kernels.append(kernel)
+                self._scope_of[id(kernel)] = function.scope.parent
                 if function.class_name is None:
-                    self._kernel_aliases[function.name] = kernel
+                    self._defined[(id(function.scope.parent.node), function.name)] = kernel
         for alias, name in self._jit_assigned.items():
-            kernel = self._kernel_aliases.get(name)
+            kernel = self._defined.get((id(self.scope.node), name))
             if kernel is not None:
-                self._kernel_aliases[alias] = kernel
+                self._defined[(id(self.scope.node), alias)] = kernel
 
     def note_jit_assignment(self, target: str, value: cst.BaseExpression) -> None:
         """`k = triton.jit(f)` or `k = triton.autotune(...)(triton.jit(f))` makes f a kernel."""
@@ -147,6 +197,23 @@ class ModuleModel:
             value = value.args[0].value
 
 
+def _decorated(value: cst.BaseExpression, imports: ImportTable) -> str | None:
+    """The name a value stands for when it is that name, or that name wrapped by Triton's
+    decorators called by hand (`triton.autotune(configs, key)(f)`, `triton.heuristics(...)(f)`)."""
+    while (isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and len(value.args) == 1
+           and imports.qualname(value.func.func) in AUTOTUNE | HEURISTICS):
+        value = value.args[0].value
+    return value.value if isinstance(value, cst.Name) else None
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """Does a block end by leaving the function (`raise` or `return` as its last statement)?"""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and isinstance(
+        last.body[-1], (cst.Raise, cst.Return))
+
+
 class _ModuleScanner(Walker):
     def __init__(self, model: ModuleModel) -> None:
         self.model = model
@@ -157,6 +224,8 @@ class _ModuleScanner(Walker):
 
     def visit_If(self, node: cst.If) -> bool:
         """The body runs where the test holds: keep the test while walking it."""
+        if node.orelse is None and _leaves(node.body):
+            self.scopes[-1].exits.append(node.test)
         self.walk(node.test)
         self.guards.append(node.test)
         self.walk(node.body)
@@ -205,8 +274,11 @@ class _ModuleScanner(Walker):
             values = None
             if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(target.elements):
                 values = [e.value for e in value.elements]
+            starred = any(isinstance(e, cst.StarredElement) for e in target.elements)
             for i, element in enumerate(target.elements):
                 self._assign(element.value, values[i] if values else None)
+                if values is None and value is not None and not starred and isinstance(element.value, cst.Name):
+                    scope.unpacked[element.value.value] = (value, i)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -225,6 +297,8 @@ class _ModuleScanner(Walker):
         function = self.functions[-1]
         if function is not None:
             function.calls.append(node)
+        if node.args and self.model.imports.qualname(node.func) == "torch._check":  # an assert by another name
+            self.scopes[-1].asserts.append(node.args[0].value)
         func = node.func
         if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
             target = dotted(func.value)

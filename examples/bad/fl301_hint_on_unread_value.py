@@ -1,4 +1,4 @@
-"""FL301: tl.multiple_of(...) as a statement: the hint is thrown away."""
+"""FL301: a hint on a pointer built only for the hint; the load builds its own, unhinted."""
 import torch
 import triton
 import triton.language as tl
@@ -7,7 +7,7 @@ import triton.language as tl
 @triton.jit
 def copy_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.multiple_of(offs, BLOCK)  # FL301
+    tl.multiple_of(x_ptr + offs, 16)  # FL301
     mask = offs < n
     tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask), mask=mask)
 

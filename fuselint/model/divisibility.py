@@ -1,0 +1,157 @@
+"""Host-side floor divisions that are exact: `a // b` where `b` divides `a` by construction
+(`x.numel() // x.shape[-1]`, `(B * S) // S`, `cdiv(n, B) * B // B`) or by a check the host makes
+before the launch (`assert n % B == 0`, `torch._check(n % B == 0)`, `if n % B: raise ...`, a launch under
+`if n % B == 0:`).
+
+Host expressions are compared by their *form*: the source with each name bound once replaced by
+its value, `t.size(i)` written `t.shape[i]`, and a name unpacked from a value (`M, N = t.shape`)
+written as that value's item (`t.shape[1]`); two spellings of one host value get one form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from fuselint.model.source import code_of
+
+if TYPE_CHECKING:
+    from fuselint.model.module import Launch, Scope
+
+_MAX_DEPTH = 12
+_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.FloorDivide: "//", cst.Modulo: "%",
+              cst.Divide: "/", cst.Power: "**"}
+
+
+def _binding(name: str, scope: "Scope | None"):
+    """(value, None) for a name bound once, (value, i) for one unpacked once from `value`;
+    None when unbound or bound more than once (the innermost scope that binds it decides)."""
+    while scope is not None:
+        values = scope.assignments.get(name)
+        if values is not None:
+            if len(values) != 1:
+                return None
+            if values[0] is not None:
+                return values[0], None
+            return scope.unpacked.get(name)
+        scope = scope.parent
+    return None
+
+
+def form(node: cst.BaseExpression, scope: "Scope", seen: frozenset = frozenset(), depth: int = 0) -> str:
+    """The host expression's form (see the module's docstring)."""
+    if depth > _MAX_DEPTH:
+        return code_of(node)
+    again = lambda n: form(n, scope, seen, depth + 1)  # noqa: E731
+    if isinstance(node, cst.Name):
+        bound = None if node.value in seen else _binding(node.value, scope)
+        if bound is None:
+            return node.value
+        value, index = bound
+        inner = form(value, scope, seen | {node.value}, depth + 1)
+        return inner if index is None else f"{_items(inner)}[{index}]"
+    if isinstance(node, cst.Integer):
+        return str(node.evaluated_value)
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _OPERATORS:
+        return f"({again(node.left)} {_OPERATORS[type(node.operator)]} {again(node.right)})"
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return f"-{again(node.expression)}"
+    if isinstance(node, cst.Attribute):
+        return f"{again(node.value)}.{node.attr.value}"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return f"{_items(again(node.value))}[{again(node.slice[0].slice.value)}]"
+    if isinstance(node, cst.Call):
+        args = [a for a in node.args if a.keyword is None and not a.star]
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" and len(args) == len(node.args) <= 1:
+            shape = f"{again(node.func.value)}.shape"
+            return f"{shape}[{again(args[0].value)}]" if args else shape
+        parts = [again(a.value) if a.keyword is None else f"{a.keyword.value}={again(a.value)}" for a in node.args]
+        return f"{again(node.func)}({', '.join(parts)})"
+    return code_of(node)
+
+
+def _items(text: str) -> str:
+    """`t.size()` is `t.shape` when indexed."""
+    return text[: -len(".size()")] + ".shape" if text.endswith(".size()") else text
+
+
+def _factors(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> list[cst.BaseExpression]:
+    """The factors of a product, through names bound once."""
+    if depth <= _MAX_DEPTH and isinstance(node, cst.Name):
+        bound = _binding(node.value, scope)
+        if bound is not None and bound[1] is None and isinstance(bound[0], cst.BinaryOperation):
+            return _factors(bound[0], scope, depth + 1)
+    if depth <= _MAX_DEPTH and isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return _factors(node.left, scope, depth + 1) + _factors(node.right, scope, depth + 1)
+    return [node]
+
+
+def _numel_of(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> str | None:
+    """The form of `t` when `node` is `t.numel()` / `t.nelement()` (through names bound once)."""
+    if depth <= _MAX_DEPTH and isinstance(node, cst.Name):
+        bound = _binding(node.value, scope)
+        return _numel_of(bound[0], scope, depth + 1) if bound is not None and bound[1] is None else None
+    if (isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("numel", "nelement")):
+        return form(node.func.value, scope)
+    return None
+
+
+def exact_by_construction(numerator: cst.BaseExpression, divisor: cst.BaseExpression, scope: "Scope") -> bool:
+    """Is `numerator // divisor` exact whatever the sizes: the divisor's factors are factors of
+    the numerator (`(B * S) // S`, `cdiv(n, B) * B // B`), or the numerator is a `t.numel()` and
+    the divisor a product of tensor dimensions (a row count: `x.numel() // x.shape[-1]`, or
+    `x.numel() // w.shape[0]` with the row length taken from the weight: a dimension is a data
+    extent, never a tile size)?"""
+    wanted = Counter(form(f, scope) for f in _factors(divisor, scope))
+    if wanted <= Counter(form(f, scope) for f in _factors(numerator, scope)):
+        return True
+    return _numel_of(numerator, scope) is not None and all(re.search(r"\.shape\[[^\[\]]+\]$", f) for f in wanted)
+
+
+def checked_multiples(launch: "Launch") -> set[tuple[str, str]]:
+    """The (a, b) forms for which the host makes sure `a % b == 0` where the launch runs: an
+    enclosing `if` test, an `assert`, or an `if` that leaves the function otherwise
+    (`if n % BLOCK: raise ...`, `if n % BLOCK != 0: return fallback(x)`), in the launching
+    function or a function enclosing it."""
+    facts: set[tuple[str, str]] = set()
+    scope = launch.scope
+    for test in launch.guards:
+        facts |= _multiples(test, True, scope)
+    while scope is not None:
+        for test in scope.asserts:
+            facts |= _multiples(test, True, launch.scope)
+        for test in scope.exits:
+            facts |= _multiples(test, False, launch.scope)
+        scope = scope.parent
+    return facts
+
+
+def _multiples(test: cst.BaseExpression, holds: bool, scope: "Scope") -> set[tuple[str, str]]:
+    """The (a, b) with `a % b == 0` where `test` is true (`holds`) or false."""
+    if isinstance(test, cst.BooleanOperation):
+        both = isinstance(test.operator, cst.And) == holds  # `p and q` true, `p or q` false
+        return _multiples(test.left, holds, scope) | _multiples(test.right, holds, scope) if both else set()
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _multiples(test.expression, not holds, scope)
+    remainder, zero_when = test, False  # a bare `a % b` is false exactly when a % b == 0
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        comparison = test.comparisons[0]
+        sides = [test.left, comparison.comparator]
+        zero = [s for s in sides if isinstance(s, cst.Integer) and s.evaluated_value == 0]
+        if len(zero) != 1:
+            return set()
+        remainder = sides[1] if zero[0] is sides[0] else sides[0]
+        if isinstance(comparison.operator, cst.Equal):
+            zero_when = True
+        elif not (isinstance(comparison.operator, cst.NotEqual)
+                  or isinstance(comparison.operator, cst.GreaterThan) and zero[0] is sides[1]):
+            return set()
+    if not (isinstance(remainder, cst.BinaryOperation) and isinstance(remainder.operator, cst.Modulo)):
+        return set()
+    if zero_when != holds:
+        return set()
+    return {(form(remainder.left, scope), form(remainder.right, scope))}
