@@ -4,7 +4,9 @@ MODE ``compile`` is stage 1 (`compile_stage`); MODE ``run`` makes every forward 
 asks for: a warm-up, one per trial (the first of them twice, with two poisons, and with its
 inputs written back to show what forward changed in them), one on the first trial's buffers
 refilled with nearly the same values (a replay of a cached answer shows there), one with every
-Triton launch skipped (the knock-out), and on a GPU the timed calls. What each forward returns
+Triton launch skipped (the knock-out), the first and last trials again (a candidate that
+counts its calls to tell a harness's checks from the rest shows there), and on a GPU the timed
+calls. What each forward returns
 is written to EXCHANGE/out as data (`common.wire`), with the launches counted and the torch
 operators recorded; fuselint compares it with the reference's results, which this process
 never sees.
@@ -153,6 +155,9 @@ def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
         send("phase", phase="knock-out: every Triton launch skipped")
         with skip_launches(interpreted):
             candidate.write("knockout", forward(clone_tree(first), poison=0))
+        for trial in sorted({0, spec["trials"] - 1}):  # a candidate that counts its calls shows here
+            send("phase", phase=f"trial {trial} again, after the other calls")
+            candidate.write(f"again_{trial}", forward(candidate.inputs(f"trial_{trial}"), poison=0, record=True))
     notes = []
     if rotation is not None and rotation.used:
         notes.append(f"autotuned ({', '.join(sorted(rotation.used))}): with no timings under the interpreter, "

@@ -21,7 +21,7 @@ MAGNITUDE_FACTOR = 10
 # The most telling problem names the failure: an unwritten tail also shows as NaN and wrong
 # values, but "unwritten" says what to fix.
 CHECK_PRIORITY = ("output", "structure", "device", "unwritten", "mutation", "shape", "dtype", "finite", "values",
-                  "magnitude", "replay")
+                  "magnitude", "replay", "repeat")
 
 
 def tolerance_for(dtype) -> float:

@@ -3,7 +3,8 @@ arrange to die with fuselint, and become COMMAND (exec). The first code of a con
 limits set here hold for everything it starts.
 
 Names: cpu (seconds), fsize (bytes), nproc (processes of this user; not enforced for root),
-as (bytes of address space), core (bytes).
+as (bytes of address space), core (bytes); cgroup=PATH writes this process's pid into PATH (a
+cgroup.procs file, `cgroups.py`), which puts it and everything it starts in that cgroup.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ LIMITS = {"cpu": resource.RLIMIT_CPU, "fsize": resource.RLIMIT_FSIZE, "nproc": r
 def apply(settings: list[str]) -> None:
     for setting in settings:
         name, _, value = setting.partition("=")
+        if name == "cgroup":
+            with open(value, "w") as f:
+                f.write(str(os.getpid()))
+            continue
         which = LIMITS[name]
         _, hard = resource.getrlimit(which)
         limit = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)

@@ -63,9 +63,10 @@ def _limits(options: Options, gpu: bool, input_bytes: int) -> sandboxing.Limits:
     memory_limit = int(options.memory_limit_gib * (1 << 30)) if options.memory_limit_gib else memory // 2
     file_limit = int(options.file_size_limit_mib * (1 << 20)) if options.file_size_limit_mib else \
         max(4 << 30, 8 * input_bytes)
+    tasks = 64 + 4 * (os.cpu_count() or 1)
     return sandboxing.Limits(cpu_seconds=int(options.timeout * max(1, os.cpu_count() or 1)) + 60,
-                             file_bytes=file_limit, processes=64 + 4 * (os.cpu_count() or 1) + _tasks_of_user(),
-                             memory_bytes=None if gpu else memory_limit)
+                             file_bytes=file_limit, processes=tasks + _tasks_of_user(), tasks=tasks,
+                             memory_bytes=memory_limit, address_space=not gpu)
 
 
 def _tasks_of_user() -> int:
@@ -239,6 +240,7 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
         finally:
             ref.finish(time.monotonic() + 10)
         report["children"] = {name: child.summary() for name, child in children.items()}
+        report["sandbox"]["cgroups"] = box.applied or "none (this machine lets fuselint make none)"
         decide(report, options, ready, children, exchange, expected_dir)
     finally:
         shutil.rmtree(exchange, ignore_errors=True)

@@ -5,7 +5,8 @@ Always: a fresh working directory (its HOME, TMPDIR and Triton/torch caches too)
 of allowed variables only (`ALLOWED_ENV`, ``--pass-env`` for more), a session of its own that
 is killed whole at the end, and resource limits set before its first instruction (`limits`:
 CPU time, file size, processes, core dumps; address space on a machine without a GPU, where
-CUDA's large mappings do not count against it).
+CUDA's large mappings do not count against it). Where fuselint may create cgroups
+(`cgroups.py`), also a cap on processes that holds for root and on memory used, GPU or not.
 
 Then the best tool present, found once per run by trying it:
 - ``bwrap`` (bubblewrap): new user, PID, network, IPC and UTS namespaces; the whole file system
@@ -33,6 +34,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .cgroups import Cgroups
+
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_HOME",
                "CUDA_PATH", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
                "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "TORCH_CUDA_ARCH_LIST", "OMP_NUM_THREADS",
@@ -50,12 +53,14 @@ UNSHARE_FLAGS = ["--user", "--map-root-user", "--net", "--pid", "--fork", "--mou
 class Limits:
     cpu_seconds: int
     file_bytes: int
-    processes: int
-    memory_bytes: int | None  # address space; None on a GPU machine
+    processes: int  # RLIMIT_NPROC: this user's processes and threads, all of them
+    tasks: int  # the cgroup's cap: the candidate's own processes and threads
+    memory_bytes: int  # cgroup memory; also the address space on a machine without a GPU
+    address_space: bool
 
     def arguments(self) -> list[str]:
         values = [f"cpu={self.cpu_seconds}", f"fsize={self.file_bytes}", f"nproc={self.processes}", "core=0"]
-        return values + ([f"as={self.memory_bytes}"] if self.memory_bytes else [])
+        return values + ([f"as={self.memory_bytes}"] if self.address_space else [])
 
 
 def _tool_prefix(tool: str, writable: list[Path], gpu: bool) -> list[str]:
@@ -116,22 +121,29 @@ class Sandbox:
 
     def __init__(self, tool: str, limits: Limits, gpu: bool, passed_env: tuple[str, ...] = ()):
         self.tool, self.limits, self.gpu, self.passed_env = tool, limits, gpu, passed_env
+        self.cgroups: dict[int, Cgroups] = {}
+        self.applied: dict[str, int] = {}  # the cgroup limits the last start could set
 
     def start(self, argv: list[str], workdir: Path, writable: list[Path], extra_env: dict, pass_fds: tuple,
               log) -> subprocess.Popen:
         if self.tool == "none":
             become_subreaper()
-        command = [sys.executable, "-m", "fuselint.runtime.parent.limits", *self.limits.arguments(), "--",
+        groups = Cgroups(self.limits.tasks, self.limits.memory_bytes)
+        self.applied = groups.applied
+        command = [sys.executable, "-m", "fuselint.runtime.parent.limits", *self.limits.arguments(),
+                   *groups.join_arguments(), "--",
                    *_tool_prefix(self.tool, [workdir, *writable], self.gpu), *argv]
         proc = subprocess.Popen(command, cwd=workdir, env=environment(workdir, extra_env, self.passed_env),
                                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
                                 start_new_session=True)
         register(proc.pid)
+        self.cgroups[proc.pid] = groups
         return proc
 
     def stop(self, proc: subprocess.Popen) -> None:
         kill_group(proc)
         proc.wait()
+        self.cgroups.pop(proc.pid).kill_all()
         register(proc.pid, live=False)
         if self.tool == "none":
             sweep_orphans()

@@ -172,6 +172,15 @@ def correctness_stage(child, ready: dict, options, evidence: Evidence) -> tuple[
                              "detail": f"on the first trial's buffers refilled with {ready['replay']['changed']} other "
                                        f"values, ModelNew returned a stale answer ({stale[0]['check']}: "
                                        f"{stale[0]['detail']})"})
+    for trial in sorted({0, options.trials - 1}):
+        again = _read(evidence, f"again_{trial}", f"trial_{trial}", problems, f"{trial} again") if read_all else None
+        if again is not None:
+            want, _ = evidence.expected(f"trial_{trial}")
+            late = judge.compare_all(again[0], want)
+            if late:
+                problems.append({"trial": f"{trial} again", "check": "repeat",
+                                 "detail": f"a later call on trial {trial}'s inputs returned another answer than the "
+                                           f"first ({late[0]['check']}: {late[0]['detail']})"})
     error = child.reader.last("error")
     if error is not None and _interpreter_gap(error, ready, child) and not problems:
         where = f" at {error['where']}" if error.get("where") else ""
