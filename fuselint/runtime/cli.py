@@ -223,7 +223,7 @@ def agreement(lint: dict, report: dict) -> dict:
     """The lint predicts failure iff it has a fatal finding, or findings that predict the very
     checks that failed; the run (its stages and the guarded run) decides. An inconclusive run
     tests no prediction: agree is None."""
-    if report["verdict"] == "inconclusive":
+    if report.get("verdict") == "inconclusive":
         why = next((s.get("reason") for n, s in report["stages"].items()
                     if n in ("correctness", "work") and s["status"] != "pass"), "")
         return {"agree": None, "detail": f"the run is inconclusive, the lint's prediction untested ({why})"}

@@ -202,7 +202,7 @@ def main(argv: list[str]) -> int:
     try:
         import triton
 
-        messages.send("hello", triton_dir=os.path.dirname(os.path.realpath(triton.__file__)))
+        messages.send("hello", triton_dir=os.path.dirname(os.path.realpath(triton.__file__)), triton=triton.__version__)
         if mode == "compile":
             from .compile_stage import run_compile_stage
 

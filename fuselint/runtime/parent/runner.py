@@ -117,6 +117,8 @@ class Child:
         self._stop(self.proc)
         self.reader.finish()
         code = self.proc.returncode
+        if code is not None and code > 128 and self.name.startswith("candidate"):
+            code = 128 - code  # bwrap and unshare report a signal's death as 128 + its number
         if self.death is None and code is not None and code < 0:
             name = _signal_name(code)
             self.death = f"crashed with {name}" + (" (killed: out of memory, or a limit?)" if name == "SIGKILL" else "")
@@ -240,6 +242,8 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
         finally:
             ref.finish(time.monotonic() + 10)
         report["children"] = {name: child.summary() for name, child in children.items()}
+        hello = next((c.reader.last("hello") for c in children.values() if c.reader.last("hello")), None)
+        report["environment"]["triton"] = hello.get("triton") if hello else None
         report["sandbox"]["cgroups"] = box.applied or "none (this machine lets fuselint make none)"
         decide(report, options, ready, children, exchange, expected_dir)
     finally:
