@@ -94,7 +94,7 @@ def _failure(child) -> str:
         return f"{error.get('message', 'an error')}{where} (during {phase})"
     if child.death:
         return f"{child.death} (during {phase})"
-    return f"the process ended without its result during {phase}"
+    return f"exited with code {child.proc.returncode} before its result (during {phase})"
 
 
 def compile_stage(child, ready: dict, options) -> dict:
