@@ -8,6 +8,7 @@ speed is not measured. The adversarial suite is tests/test_runtime_adversarial.p
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import shutil
 import subprocess
@@ -323,3 +324,87 @@ def test_agreement_counts_the_guarded_run_and_memory_findings():
     corrupted = {"stages": {"correctness": {"status": "fail", "problems": [{"check": "values"}]}},
                  "sanitize": {"violations": [{"line": 9}]}}
     assert agreement(memory, corrupted)["agree"] is True
+
+
+# --- issue #15's smaller items: skips, seeds, broken references, views, messages ------------
+
+
+def test_bf16_on_the_interpreter_is_inconclusive_exit_3_and_float32_verifies(capsys):
+    argv = ["confirm", str(DATA / "good" / "axpy.py"), "--reference", str(DATA / "axpy_reference_bf16.py"),
+            "--skip-compile", "--trials", "1", "--no-sanitize"]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 3
+    out = capsys.readouterr().out
+    assert "verdict: INCONCLUSIVE (correctness not verified: bfloat16 under the Triton interpreter" in out
+    assert "lint and run INCONCLUSIVE: the run is inconclusive, the lint's prediction untested" in out
+    args = _parser().parse_args(["run", *argv[1:-1], "--dtype", "float32", "--json"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "pass" and report["stages"]["correctness"]["inputs"][0]["dtype"] == "float32"
+
+
+def test_a_fresh_seed_each_run_and_seed_reproduces():
+    options = Options(trials=1, children=(), speed=False)
+    first, second = (run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, options) for _ in range(2))
+    assert first["seed"] != second["seed"]
+    assert first["verdict"] == "inconclusive"  # nothing ran: nothing verified
+    pinned = Options(trials=1, children=(), speed=False, seed=first["seed"])
+    assert run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, pinned)["seed"] == first["seed"]
+
+
+def test_a_broken_reference_is_an_environment_error_exit_2(tmp_path, capsys):
+    reference = tmp_path / "broken_reference.py"
+    reference.write_text("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                         "        return x @ x\ndef get_inputs():\n    return [torch.randn(3, 4)]\n"
+                         "def get_init_inputs():\n    return []\n")
+    args = _parser().parse_args(["run", str(DATA / "good" / "axpy.py"), "--reference", str(reference)])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "fuselint: error: the reference failed: RuntimeError" in err and "broken_reference.py:4" in err
+
+
+def test_confirm_without_torch_is_an_environment_error_exit_2():
+    code = ("import sys; sys.modules['torch'] = None; from fuselint.cli import entry; "
+            f"sys.argv = ['fuselint', 'confirm', {str(DATA / 'good' / 'axpy.py')!r}, '--reference', {AXPY_REF!r}]; entry()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert "the runtime needs torch and triton (pip install 'fuselint[runtime]')" in done.stderr
+    assert "DISAGREE" not in done.stdout
+
+
+def test_a_view_of_an_input_is_noted():
+    report = run_candidate(str(ROOT / "examples" / "rope.py"), str(DATA / "rope_reference_fp32.py"), RUN_ONLY)
+    notes = report["stages"]["correctness"]["notes"]
+    assert "output 2 is a view of input 2 (as the reference's is)" in notes, notes
+    assert report["verdict"] == "pass"
+
+
+def test_a_mismatch_names_an_element_that_differs():
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.parent.judge import compare_output
+
+    want = torch.tensor([float("-inf"), 1.0, 2.0])
+    got = torch.tensor([float("-inf"), 1.0, 5.0])
+    (values,) = [p for p in compare_output(got, want) if p["check"] == "values"]
+    assert values["detail"] == "1 of 3 elements off by more than 0.0001; worst at [2]: 5 vs 2"
+
+
+def test_tensor_files_refuse_what_they_cannot_check(tmp_path):
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.common import wire
+
+    path = str(tmp_path / "x.bin")
+    wire.write(path, (torch.arange(6.0).reshape(2, 3), [torch.ones(2, dtype=torch.bfloat16)], {"n": 3}))
+    (a, (b,), extra), headers = wire.read(path)
+    assert a.tolist() == [[0, 1, 2], [3, 4, 5]] and b.dtype == torch.bfloat16 and extra == {"n": 3}
+    assert headers[0]["shape"] == [2, 3] and headers[0]["device"] == "cpu"
+    with pytest.raises(TypeError, match="subclass of torch.Tensor"):
+        wire.write(path, torch.ones(2).as_subclass(type("Sub", (torch.Tensor,), {})))
+    raw = bytearray(open(path, "rb").read())
+    raw[-1:] = b""  # one byte short of what the header promises
+    open(path, "wb").write(bytes(raw))
+    with pytest.raises(wire.WireError):
+        wire.read(path)
+    os.symlink("/dev/zero", tmp_path / "link.bin")
+    with pytest.raises(wire.WireError, match="not a regular file"):
+        wire.read(str(tmp_path / "link.bin"))

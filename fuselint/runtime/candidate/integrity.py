@@ -2,7 +2,7 @@
 
 Taken before the candidate's file is imported: the clocks, CUDA synchronisation and events,
 triton.testing.do_bench, torch's comparison functions, json's writers, Tensor methods a
-checker calls. Compared after import and after every forward: a replaced one is named. The
+checker calls, and fuselint's own timing loop and tensor writer. Compared after import and after every forward: a replaced one is named. The
 checks that decide do not run in this process, so a replacement changes nothing there; naming
 it says what the candidate tried. (A candidate can put the original back before the check: this
 is a witness, not a guard.)
@@ -24,6 +24,9 @@ WATCHED = {
     "json": ("dump", "dumps", "load", "loads"),
     "os": ("_exit", "replace", "write"),
     "sys": ("exit",),
+    "fuselint.runtime.common.timing": ("timed_calls", "median", "plan", "_perf_counter", "_record", "_elapsed",
+                                       "_synchronize", "_zero", "_clone"),
+    "fuselint.runtime.common.wire": ("write",),
 }
 
 

@@ -54,6 +54,7 @@ class Candidate:
             raise ValueError(f"{spec['kernel']} defines no ModelNew")
         self.model = self._build(construction)
         self.out = exchange / "out"
+        self.views: list = []  # of the last forward's outputs: which input each one is a view of
 
     def _build(self, construction):
         """Built after the same torch.manual_seed as the reference, so that parameters drawn at
@@ -81,8 +82,8 @@ class Candidate:
             self.send("tampered", when=when, replaced=replaced)
             self.snapshot = Snapshot()  # report each replacement once
 
-    def write(self, name: str, value, given=None) -> None:
-        """Write what forward returned as data, with where its tensors live."""
+    def write(self, name: str, value) -> None:
+        """Write what forward returned as data (with which outputs were views of inputs)."""
         from ..common import wire
 
         try:
@@ -90,7 +91,7 @@ class Candidate:
         except (TypeError, ValueError) as error:
             self.send("unwritable", name=name, problem=str(error))
             return
-        self.send("wrote", name=name, views_of_inputs=views_of_inputs(value, given) if given is not None else None)
+        self.send("wrote", name=name, views_of_inputs=self.views)
 
 
 def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
@@ -110,15 +111,20 @@ def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
     model = candidate.model
 
     def forward(inputs, poison=None, record=False):
+        """What the caller's stream holds when forward returns: the outputs are copied on the
+        current stream before the device is synchronised, so that work left running on another
+        stream shows as unwritten or wrong elements."""
         recorder.active = record
         try:
             with torch.no_grad(), recorder, (PoisonFreshMemory(poison) if poison is not None else contextlib.nullcontext()), shim():
                 out = model(*inputs)
+            snapshot = clone_tree(out)
             synchronize()
         finally:
             recorder.active = False
         candidate.check_integrity("forward")
-        return out
+        candidate.views = views_of_inputs(out, inputs)
+        return snapshot
 
     interpreted = candidate.interpreted
     with (sanitizing(interpreted) if spec.get("sanitize") else contextlib.nullcontext(None)) as sanitizer, \
@@ -138,9 +144,10 @@ def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
             counter.active = trial == 0
             out = forward(given, poison=0, record=True)
             counter.active = False
-            candidate.write(f"trial_{trial}", out, given)
+            candidate.write(f"trial_{trial}", out)
             if trial == 0:
                 send("launches", count=counter.total, kernels=dict(counter.by_kernel))
+                candidate.views = []
                 candidate.write("trial_0_inputs_after", given)
                 send("phase", phase="trial 0, second poison (unwritten elements)")
                 candidate.write("trial_0_poison_1", forward(clone_tree(inputs), poison=1, record=True))
@@ -151,7 +158,7 @@ def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
             for buffer, value in zip(kept, candidate.inputs("replay")):
                 if isinstance(buffer, torch.Tensor):
                     buffer.copy_(value)
-            candidate.write("replay", forward(kept, poison=0, record=True), kept)
+            candidate.write("replay", forward(kept, poison=0, record=True))
         send("phase", phase="knock-out: every Triton launch skipped")
         with skip_launches(interpreted):
             candidate.write("knockout", forward(clone_tree(first), poison=0))

@@ -7,6 +7,7 @@ shape, nothing with methods of the candidate's. Tolerances follow KernelBench.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -22,6 +23,12 @@ MAGNITUDE_FACTOR = 10
 # values, but "unwritten" says what to fix.
 CHECK_PRIORITY = ("output", "structure", "device", "unwritten", "mutation", "shape", "dtype", "finite", "values",
                   "magnitude", "replay", "repeat")
+
+
+@functools.lru_cache(maxsize=1)
+def _compare_device():
+    """Large outputs compare far faster on a GPU; fuselint's process may use one it has."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def tolerance_for(dtype) -> float:
@@ -76,7 +83,8 @@ def compare_output(got, want, tol: float | None = None) -> list[dict]:
     if want.numel() == 0:
         return []
     tol = tolerance_for(want.dtype) if tol is None else tol
-    g, w = got.detach().to(want.device).double(), want.detach().double()
+    device = _compare_device()
+    g, w = got.detach().to(device).double(), want.detach().to(device).double()
     problems = []
     finite_lost = torch.isfinite(w) & ~torch.isfinite(g)
     if (n := int(finite_lost.sum())):

@@ -276,7 +276,7 @@ def trusted_timing(reference, model, spec, exchange: Path, device, dtype, expect
         write_value(exchange / "inputs" / f"timing_{k}.bin", inputs)
         with torch.no_grad():
             outs.append(model(*clone_tree(inputs)))
-        expected[f"timing_{k}"] = clone_tree(outs[-1])
+        expected[f"timing_{k}"] = outs[-1]
         sets.append(inputs)
     result = {"sets": count, "min_bytes": minimal_bytes(sets[0], outs[0]), "notes": []}
 
@@ -297,7 +297,7 @@ def trusted_timing(reference, model, spec, exchange: Path, device, dtype, expect
     del src, dst
 
     with torch.no_grad():
-        given = [clone_tree(s) for s in sets]
+        given = sets  # the reference's own inputs: what it changes in them is its own business
         eager = timing.timed_calls(lambda j: model(*given[j]), count, 5)
         result["reference_ms"] = {"reference_eager": max(timing.median(eager["ms"]) - b, 1e-6)}
         try:

@@ -31,6 +31,7 @@ SUITE = {
     "timer_patch_do_bench": {"kind": "timing", "gpu": True},
     "timer_patch_event": {"kind": "timing", "gpu": True},
     "timer_patch_clock": {"kind": "timing", "gpu": True},
+    "timer_patch_harness": {"kind": "timing", "gpu": True},
     "side_stream": {"kind": "timing", "gpu": True},
     "replay_sampled_cache": {"kind": "timing", "gpu": True},
     "replay_pointer_cache": {"kind": "timing", "gpu": True},
