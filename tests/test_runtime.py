@@ -408,3 +408,59 @@ def test_tensor_files_refuse_what_they_cannot_check(tmp_path):
     os.symlink("/dev/zero", tmp_path / "link.bin")
     with pytest.raises(wire.WireError, match="not a regular file"):
         wire.read(str(tmp_path / "link.bin"))
+
+
+class _FakeReader:
+    def __init__(self, messages):
+        self.messages = messages
+
+    def last(self, kind):
+        return next((m for m in reversed(self.messages) if m["kind"] == kind), None)
+
+    def all(self, kind):
+        return [m for m in self.messages if m["kind"] == kind]
+
+
+class _FakeChild:
+    death = None
+
+    def __init__(self, messages):
+        self.reader = _FakeReader(messages)
+
+    def phase(self):
+        return "speed"
+
+
+def _speed(tmp_path, times, wall_s, min_bytes=10**6, copy_gbps=1000.0):
+    """The speed stage decided from given per-call times and wall clock (what a GPU run sends)."""
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.common import wire
+    from fuselint.runtime.parent.verdict import Evidence, speed_stage
+
+    (tmp_path / "out").mkdir(exist_ok=True)
+    (tmp_path / "expected").mkdir(exist_ok=True)
+    for k in range(3):
+        wire.write(str(tmp_path / "expected" / f"timing_{k}.bin"), torch.full((4,), float(k)))
+        for which in ("first", "last"):
+            wire.write(str(tmp_path / "out" / f"timing_{k}_{which}.bin"), torch.full((4,), float(k)))
+    trusted = {"sets": 3, "event_delay_ms": 0.005, "iteration_s": 50e-6, "kept_s": 0.0, "min_bytes": min_bytes,
+               "copy_gbps": copy_gbps, "reference_ms": {"reference_eager": 1.0}, "notes": []}
+    child = _FakeChild([{"kind": "timing-start", "received": 100.0},
+                        {"kind": "timing-end", "received": 100.0 + wall_s, "ms": times}])
+    ready = {"mode": "gpu", "timing": trusted}
+    return speed_stage(child, ready, Options(), Evidence(tmp_path, tmp_path / "expected"), {"status": "pass", "problems": []})
+
+
+def test_speed_checks_on_what_a_gpu_run_sends(tmp_path):
+    calls, iteration_s = 300, 50e-6  # 3 sets, 100 rounds; the empty loop's cost per call
+    honest = _speed(tmp_path, [0.105] * calls, wall_s=calls * (0.1e-3 + iteration_s) + 0.004)
+    assert honest["status"] == "pass", honest["reason"]
+    assert honest["ms"]["model_new"] == pytest.approx(0.1) and honest["timed_outputs"] == "match the reference"
+    replay = _speed(tmp_path, [0.105] * 3 + [0.007] * (calls - 3), wall_s=calls * (0.002e-3 + iteration_s) + 0.004)
+    assert replay["status"] == "fail" and replay["reason"].startswith("replay: the first call on each input set")
+    faked = _speed(tmp_path, [0.007] * calls, wall_s=calls * (0.1e-3 + iteration_s) + 0.004)  # timer says 0.002 ms
+    assert faked["status"] == "fail" and faked["reason"].startswith("timing disagrees with fuselint's clock: the "
+                                                                    "in-process timer says 0.0020 ms a call")
+    impossible = _speed(tmp_path, [0.015] * calls, wall_s=calls * (0.01e-3 + iteration_s) + 0.004, min_bytes=10**8,
+                        copy_gbps=3000.0)
+    assert impossible["status"] == "fail" and impossible["reason"].startswith("impossible speed: 10000 GB/s")

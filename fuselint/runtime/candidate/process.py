@@ -186,7 +186,7 @@ def time_calls(candidate: Candidate, forward, warm_inputs, sets: int) -> None:
     send("phase", phase="speed: warm-up")
     inputs = [candidate.inputs(f"timing_{k}") for k in range(sets)]
     estimate = timing.timed_calls(lambda j: forward(clone_tree(warm_inputs)), 1, 3)
-    _, rounds = timing.plan(timing.median(estimate["ms"]), 0)
+    rounds = timing.rounds_for(timing.median(estimate["ms"]), sets)
     send("timing-ready", rounds=rounds)
     if sys.stdin.readline().strip() != "go":
         return

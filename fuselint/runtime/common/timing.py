@@ -74,10 +74,13 @@ def median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def plan(estimate_ms: float, set_bytes: int, budget_bytes: int = 2 << 30, target_ms: float = 100.0,
-         max_calls: int = 500) -> tuple[int, int]:
-    """(input sets, rounds): as many distinct sets as fit in the budget (3 to 16), and rounds so
-    that the loop takes about target_ms (at least 3 rounds)."""
-    sets = max(3, min(16, budget_bytes // max(1, set_bytes)))
+def sets_for(set_bytes: int, budget_bytes: int = 1 << 30) -> int:
+    """How many distinct input sets the timed calls rotate over: as many as fit in the budget,
+    3 to 8."""
+    return max(3, min(8, budget_bytes // max(1, set_bytes)))
+
+
+def rounds_for(estimate_ms: float, sets: int, target_ms: float = 100.0, max_calls: int = 500) -> int:
+    """Rounds over the sets so that the loop takes about target_ms (at least 3)."""
     calls = max(10, min(max_calls, int(target_ms / max(estimate_ms + 0.1, 1e-3))))
-    return sets, max(3, -(-calls // sets))
+    return max(3, -(-calls // sets))

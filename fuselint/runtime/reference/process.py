@@ -270,7 +270,7 @@ def trusted_timing(reference, model, spec, exchange: Path, device, dtype, expect
     sets, outs = [], []
     probe, _ = reference.draw(spec["seed"] + TIMING_SEED, device, dtype)
     set_bytes = sum(x.numel() * x.element_size() for x in probe if isinstance(x, torch.Tensor))
-    count, _ = timing.plan(1.0, set_bytes)
+    count = timing.sets_for(set_bytes)
     for k in range(count):
         inputs, _ = reference.draw(spec["seed"] + TIMING_SEED + k, device, dtype)
         write_value(exchange / "inputs" / f"timing_{k}.bin", inputs)
