@@ -57,7 +57,7 @@ CAUGHT = {
     "replay_pointer_cache": "correctness: ",
     "warmup_then_stale": "correctness: repeat",
     "deferred_thread_write": "correctness: unwritten",
-    "lazy_subclass_output": "correctness: output",
+    "lazy_subclass_output": "correctness: a subclass of torch.Tensor",
     "precomputed_fixed_seeds": "correctness: values",
     "shape_specialized": "correctness: ",
     "torch_with_token_launch": "work: torch computed the output: ",
@@ -76,7 +76,7 @@ CAUGHT = {
     "memory_hog": "correctness: values",
     "file_bomb": "correctness: values",
     "list_wrapped_output": "correctness: structure: ModelNew returned a list of 1 tensor where the reference returns a tensor",
-    "pickle_payload_output": "correctness: output",
+    "pickle_payload_output": "correctness: a subclass of torch.Tensor",
 }
 EXPECTED_VERDICT = {"bf16_garbage": "inconclusive", "libdevice_garbage": "inconclusive"}
 

@@ -94,6 +94,19 @@ class Candidate:
         self.send("wrote", name=name, views_of_inputs=self.views)
 
 
+def plain(value):
+    """value itself, once every tensor in it is seen to be a plain torch.Tensor. Checked on the
+    object's type alone, before anything operates on it: a subclass could compute on demand (in
+    a copy made after the timer stopped) or carry code for whoever reads it."""
+    import torch
+
+    for leaf in leaves(value):
+        if isinstance(leaf, torch.Tensor) and type(leaf) not in (torch.Tensor, torch.nn.Parameter):
+            raise TypeError(f"ModelNew returned a {type(leaf).__module__}.{type(leaf).__qualname__}, a subclass of "
+                            "torch.Tensor (plain tensors only: a subclass can compute when it is read)")
+    return value
+
+
 def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
     import torch
 
@@ -117,7 +130,7 @@ def run(spec: dict, exchange: Path, send, snapshot: Snapshot) -> None:
         recorder.active = record
         try:
             with torch.no_grad(), recorder, (PoisonFreshMemory(poison) if poison is not None else contextlib.nullcontext()), shim():
-                out = model(*inputs)
+                out = plain(model(*inputs))
             snapshot = clone_tree(out)
             synchronize()
         finally:
@@ -192,7 +205,7 @@ def time_calls(candidate: Candidate, forward, warm_inputs, sets: int) -> None:
         return
     send("timing-start")
     with torch.no_grad():
-        result = timing.timed_calls(lambda j: candidate.model(*inputs[j]), sets, rounds, keep=True)
+        result = timing.timed_calls(lambda j: plain(candidate.model(*inputs[j])), sets, rounds, keep=True)
     send("timing-end", ms=result["ms"], wall_s=result["wall_s"], rounds=rounds)
     for (k, which), out in result["kept"].items():
         candidate.write(f"timing_{k}_{which}", out)
