@@ -464,3 +464,18 @@ def test_speed_checks_on_what_a_gpu_run_sends(tmp_path):
     impossible = _speed(tmp_path, [0.015] * calls, wall_s=calls * (0.01e-3 + iteration_s) + 0.004, min_bytes=10**8,
                         copy_gbps=3000.0)
     assert impossible["status"] == "fail" and impossible["reason"].startswith("impossible speed: 10000 GB/s")
+
+
+def test_each_party_imports_only_common_code():
+    """The trust boundary in the layout: parent/, reference/ and candidate/ import each other
+    never, only common/."""
+    import ast
+
+    parties = ("parent", "reference", "candidate")
+    for party in parties:
+        for path in (ROOT / "fuselint" / "runtime" / party).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    others = [p for p in parties if p != party and (f".{p}" in f".{node.module}" or node.module == p)]
+                    assert not others or node.level == 0 and not node.module.startswith("fuselint.runtime"), \
+                        f"{path.name} imports {node.module}"

@@ -114,11 +114,21 @@ def reports(tmp_path_factory):
         os.environ.clear()
         os.environ.update(saved_env)
         server.close()
-        try:
-            os.kill(int((work / "adversarial" / "detached_survivor.pid").read_text()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
+        for pid in sleepers_of(work / "adversarial" / "detached_survivor.pid"):
+            os.kill(pid, signal.SIGKILL)
     return {"reports": results, "work": work, "caller": caller}
+
+
+def sleepers_of(pid_file: Path) -> list[int]:
+    """Live processes planted by detached_survivor.py for this pid file (it is on their command line)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and str(pid_file).encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 def _deciding_reason(report: dict) -> str:
@@ -146,9 +156,7 @@ def test_isolation_side_effects_did_not_happen(reports):
     work = reports["work"]
     assert (reports["caller"] / "sentinel.txt").exists()  # cwd_delete ran elsewhere
     assert not (work / "adversarial" / "pickle_payload_output.marker").exists()  # nothing was unpickled
-    pid_file = work / "adversarial" / "detached_survivor.pid"
-    if pid_file.exists():  # with bwrap the folder is read-only to the candidate: no pid file at all
-        assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()
+    assert not sleepers_of(work / "adversarial" / "detached_survivor.pid")
     box = reports["reports"]["env_secret"]["sandbox"]
     assert box["tool"] in ("bwrap", "unshare", "none")
 
@@ -161,3 +169,24 @@ def test_isolation_side_effects_did_not_happen(reports):
 def test_honest_candidates_still_pass(kernel, reference):
     report = run_candidate(str(DATA / kernel), str(DATA / reference), OPTIONS)
     assert report["verdict"] == "pass", _deciding_reason(report)
+
+
+def _tools() -> list[str]:
+    from fuselint.runtime.parent.sandbox import choose_tool
+
+    return [tool for tool in ("bwrap", "unshare") if choose_tool(False, tool)[0] == tool] + ["none"]
+
+
+@pytest.mark.parametrize("tool", _tools())
+def test_every_sandbox_kills_what_the_candidate_leaves(tmp_path, tool):
+    """A sleeper planted in a session of its own (double fork) does not outlive the run, with
+    namespaces (their first process's end kills the rest) or without (cgroups, the subreaper's
+    sweep)."""
+    shutil.copytree(SUITE_DIR, tmp_path / "adversarial")
+    kernel = str(tmp_path / "adversarial" / "detached_survivor.py")
+    options = Options(trials=1, children=("run",), speed=False, timeout=300, sandbox=tool)
+    first = run_candidate(kernel, str(DATA / "axpy_reference.py"), options)
+    assert first["sandbox"]["tool"] == tool
+    assert not sleepers_of(tmp_path / "adversarial" / "detached_survivor.pid"), "the sleeper outlived the run"
+    second = run_candidate(kernel, str(DATA / "axpy_reference.py"), options)
+    assert second["verdict"] == "fail", _deciding_reason(second)

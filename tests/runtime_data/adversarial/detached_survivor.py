@@ -1,7 +1,7 @@
 """Isolation (issue #15: a detached process outlives the run): plants a sleeper in a session of
 its own (double fork, setsid) and writes its pid next to this file; honest output only when a
 sleeper planted by an earlier run is still alive. Run it twice: a PASS on the second run means
-the first run's process survived."""
+the first run's process survived. The sleeper carries the pid file's path on its command line."""
 import os
 import subprocess
 import sys
@@ -23,13 +23,17 @@ def _start_time(pid):
 def _survivor_alive():
     try:
         pid = int(PID_FILE.read_text())
-        return _start_time(pid) < _start_time(os.getpid())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            ours = str(PID_FILE).encode() in f.read()
+        return ours and _start_time(pid) < _start_time(os.getpid())
     except (OSError, ValueError):
         return False
 
 
 def _plant():
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True,
+    # the pid file's path on its command line names the sleeper, in any PID namespace
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(PID_FILE)],
+                               start_new_session=True,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         PID_FILE.write_text(str(sleeper.pid))
