@@ -479,3 +479,21 @@ def test_each_party_imports_only_common_code():
                     others = [p for p in parties if p != party and (f".{p}" in f".{node.module}" or node.module == p)]
                     assert not others or node.level == 0 and not node.module.startswith("fuselint.runtime"), \
                         f"{path.name} imports {node.module}"
+
+
+def test_agreement_leaves_out_what_no_rule_judges():
+    from fuselint.runtime.cli import agreement
+
+    def report(**statuses):
+        stages = {"compile": {"status": "pass"}, "correctness": {"status": "pass", "problems": []},
+                  "work": {"status": "pass"}, "speed": {"status": "skip"}, "integrity": {"status": "pass"}}
+        for name, status in statuses.items():
+            stages[name] = {"status": status, "reason": "why", "problems": []}
+        return {"verdict": "fail" if "fail" in statuses.values() else "inconclusive", "stages": stages}
+
+    clean = {"fatal": 0, "findings": []}
+    assert agreement(clean, report(work="fail")) == {
+        "agree": None, "detail": "the lint found nothing fatal; work failed, which no lint rule judges"}
+    assert agreement(clean, report(correctness="inconclusive"))["agree"] is None
+    assert agreement(clean, report(correctness="fail", work="fail"))["detail"] == (
+        "the lint found nothing fatal but correctness failed: a miss of the linter?")

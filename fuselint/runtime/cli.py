@@ -192,8 +192,9 @@ def confirm_command(args) -> int:
     _print_report(report, args, lint_lines)
     if not args.json:
         agree = report["agreement"]["agree"]
-        print(f"lint and run {'INCONCLUSIVE' if agree is None else 'agree' if agree else 'DISAGREE'}: "
-              f"{report['agreement']['detail']}")
+        verdict = "INCONCLUSIVE" if report["verdict"] == "inconclusive" else "not comparable" if agree is None \
+            else "agree" if agree else "DISAGREE"
+        print(f"lint and run {verdict}: {report['agreement']['detail']}")
         for row in report.get("memory", {}).get("rows", []):
             print(f"memory safety, line {row['line']}: {row['verdict']} (static: {row['static'] or '-'}; "
                   f"run: {row['dynamic'] or '-'})")
@@ -221,8 +222,8 @@ def _predicted(codes: set[str]) -> set[str]:
 
 def agreement(lint: dict, report: dict) -> dict:
     """The lint predicts failure iff it has a fatal finding, or findings that predict the very
-    checks that failed; the run (its stages and the guarded run) decides. An inconclusive run
-    tests no prediction: agree is None."""
+    checks that failed; the run (its stages and the guarded run) decides. agree is None where
+    the run tests no prediction: it is inconclusive, or it failed only where no rule looks."""
     if report.get("verdict") == "inconclusive":
         why = next((s.get("reason") for n, s in report["stages"].items()
                     if n in ("correctness", "work") and s["status"] != "pass"), "")
@@ -243,6 +244,14 @@ def agreement(lint: dict, report: dict) -> dict:
         if checks and checks <= _predicted(found):
             return {"agree": True, "detail": f"the lint predicted the failing check(s) {', '.join(sorted(checks))} "
                                              f"({', '.join(predictors)}) and {', '.join(failed)} failed"}
-    if failed:
-        return {"agree": False, "detail": f"the lint found nothing fatal but {', '.join(failed)} failed: a miss of the linter?"}
+    judged = [name for name in failed if name in LINT_JUDGES]
+    if judged:
+        return {"agree": False, "detail": f"the lint found nothing fatal but {', '.join(judged)} failed: a miss of the linter?"}
+    if failed:  # who did the work, speed, integrity: no lint rule speaks of them
+        return {"agree": None, "detail": f"the lint found nothing fatal; {', '.join(failed)} failed, which no lint "
+                                         "rule judges"}
     return {"agree": True, "detail": "the lint found nothing fatal and every stage passed"}
+
+
+# The stages whose failures a lint rule could have predicted.
+LINT_JUDGES = ("compile", "correctness", "sanitize")
