@@ -1,12 +1,14 @@
 """The runtime (`fuselint run`): each check caught by a kernel built to fail it.
 
-Every candidate runs in child processes, as in real use; on a machine without
-a GPU (CI) correctness runs under Triton's interpreter and speed is skipped.
+Every candidate runs in its own processes, as in real use (the reference's, the candidate's in
+the sandbox); on a machine without a GPU (CI) correctness runs under Triton's interpreter and
+speed is not measured. The adversarial suite is tests/test_runtime_adversarial.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import shutil
 import subprocess
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fuselint.runtime import cli
-from fuselint.runtime.runner import Options, run_candidate
+from fuselint.runtime.parent.runner import Options, RunError, run_candidate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "runtime_data"
@@ -134,7 +136,9 @@ def test_compile_says_when_a_kernel_cannot_be_reached():
 def test_good_kernel_passes(reference):
     report = run_candidate(str(DATA / "good" / "axpy.py"), reference, RUN_ONLY)
     assert report["stages"]["correctness"]["status"] == "pass", report["stages"]["correctness"]
-    assert report["stages"]["launches"] == {"status": "pass", "reason": None, "count": 1, "kernels": {"axpy_kernel": 1}}
+    work = report["stages"]["work"]
+    assert (work["status"], work["count"], work["kernels"], work["computed"]) == ("pass", 1, {"axpy_kernel": 1}, {})
+    assert report["stages"]["integrity"]["status"] == "pass"
     assert report["verdict"] == "pass"
 
 
@@ -170,8 +174,10 @@ def test_unwritten_tail_located():
 def test_torch_only_model_fails_no_triton_kernel_ran():
     report = run_candidate(str(DATA / "bad" / "torch_only.py"), AXPY_REF, RUN_ONLY)
     assert report["stages"]["correctness"]["status"] == "pass"
-    assert report["stages"]["launches"]["status"] == "fail"
-    assert report["stages"]["launches"]["reason"] == "no Triton kernel ran in ModelNew's forward"
+    work = report["stages"]["work"]
+    assert work["status"] == "fail" and work["reason"].startswith("no Triton kernel ran in ModelNew's forward; "
+                                                                  "torch computed the output: ")
+    assert set(work["computed"]) == {"mul", "add"}
     assert report["verdict"] == "fail"
 
 
@@ -184,9 +190,9 @@ def test_hang_is_killed_at_the_timeout():
 
 
 @pytest.mark.skipif(HAS_GPU, reason="needs a machine without a GPU")
-def test_device_gpu_without_a_gpu_fails_plainly():
-    report = run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, Options(device="gpu", children=("run",)))
-    assert report["stages"]["correctness"] == {"status": "fail", "reason": "--device gpu, but torch sees no CUDA device here"}
+def test_device_gpu_without_a_gpu_is_an_environment_error():
+    with pytest.raises(RunError, match="--device gpu, but torch sees no CUDA device here"):
+        run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, Options(device="gpu", children=("run",)))
 
 
 def test_kernel_that_does_not_import_fails_both_stages(tmp_path):
@@ -200,8 +206,8 @@ def test_kernel_that_does_not_import_fails_both_stages(tmp_path):
 
 def test_crash_is_a_failed_stage_with_its_signal():
     report = run_candidate(str(DATA / "bad" / "segfault.py"), AXPY_REF, RUN_ONLY)
-    assert report["stages"]["correctness"]["reason"].startswith("crashed with SIGSEGV during correctness")
-    assert report["stages"]["launches"]["status"] == "skip"
+    assert report["stages"]["correctness"]["reason"].startswith("crashed with SIGSEGV (during warm-up forward")
+    assert report["stages"]["work"]["status"] == "skip"
     assert report["verdict"] == "fail"
 
 
@@ -215,7 +221,7 @@ def test_out_of_bounds_store_fails():
 def test_out_of_memory_is_named():
     report = run_candidate(str(DATA / "bad" / "out_of_memory.py"), AXPY_REF, RUN_ONLY)
     reason = report["stages"]["correctness"]["reason"]
-    assert reason.startswith("out of memory: ") and reason.endswith("out_of_memory.py:7"), reason
+    assert reason.startswith("out of memory: ") and "out_of_memory.py:7 (during" in reason, reason
 
 
 def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys, house_kernel_file):
@@ -223,7 +229,7 @@ def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys, house_kernel_file):
     args = _parser().parse_args(argv)
     assert args.func(args) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["schema"] == "fuselint.runtime/1"
+    assert report["schema"] == "fuselint.runtime/2"
     assert report["stages"]["compile"]["status"] == "pass"
     stage = report["stages"]["correctness"]
     assert {(p["check"], p.get("input")) for p in stage["problems"]} == {("mutation", 0), ("mutation", 1)}
@@ -257,7 +263,7 @@ def test_confirm_agrees_with_fl003_on_non_power_of_two_arange(capsys):
 
 def test_checks_compare_shapes_dtypes_and_values():
     torch = pytest.importorskip("torch")
-    from fuselint.runtime.checks import compare_output, mutation
+    from fuselint.runtime.parent.judge import compare_output, mutation
 
     want = torch.randn(8, 8)
     assert compare_output(want.clone(), want) == []
@@ -273,7 +279,8 @@ def test_checks_compare_shapes_dtypes_and_values():
 
 def test_poison_marks_what_a_kernel_leaves_unwritten():
     torch = pytest.importorskip("torch")
-    from fuselint.runtime.checks import PoisonFreshMemory, unwritten_elements
+    from fuselint.runtime.candidate.poison import PoisonFreshMemory
+    from fuselint.runtime.parent.judge import unwritten_elements
 
     def forward(which):
         with PoisonFreshMemory(which):
@@ -289,8 +296,8 @@ def test_poison_marks_what_a_kernel_leaves_unwritten():
 def test_speed_on_gpu():
     report = run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, Options(trials=1, children=("run",)))
     speed = report["stages"]["speed"]
-    assert speed["status"] == "pass" and speed["ms"]["model_new"] > 0 and speed["copy_gbps"] > 0
-    assert set(speed["speedup"]) >= {"vs_eager"}
+    assert speed["status"] == "pass" and speed["ms"]["model_new"] > 0 and speed["copy_gbps"] > 0, speed
+    assert set(speed["speedup"]) >= {"vs_eager"} and speed["timed_outputs"] == "match the reference"
 
 
 def test_agreement_counts_fl302_as_predicting_the_mutation_check():
@@ -317,3 +324,176 @@ def test_agreement_counts_the_guarded_run_and_memory_findings():
     corrupted = {"stages": {"correctness": {"status": "fail", "problems": [{"check": "values"}]}},
                  "sanitize": {"violations": [{"line": 9}]}}
     assert agreement(memory, corrupted)["agree"] is True
+
+
+# --- issue #15's smaller items: skips, seeds, broken references, views, messages ------------
+
+
+def test_bf16_on_the_interpreter_is_inconclusive_exit_3_and_float32_verifies(capsys):
+    argv = ["confirm", str(DATA / "good" / "axpy.py"), "--reference", str(DATA / "axpy_reference_bf16.py"),
+            "--skip-compile", "--trials", "1", "--no-sanitize"]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 3
+    out = capsys.readouterr().out
+    assert "verdict: INCONCLUSIVE (correctness not verified: bfloat16 under the Triton interpreter" in out
+    assert "lint and run INCONCLUSIVE: the run is inconclusive, the lint's prediction untested" in out
+    args = _parser().parse_args(["run", *argv[1:-1], "--dtype", "float32", "--json"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "pass" and report["stages"]["correctness"]["inputs"][0]["dtype"] == "float32"
+
+
+def test_a_fresh_seed_each_run_and_seed_reproduces():
+    options = Options(trials=1, children=(), speed=False)
+    first, second = (run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, options) for _ in range(2))
+    assert first["seed"] != second["seed"]
+    assert first["verdict"] == "inconclusive"  # nothing ran: nothing verified
+    pinned = Options(trials=1, children=(), speed=False, seed=first["seed"])
+    assert run_candidate(str(DATA / "good" / "axpy.py"), AXPY_REF, pinned)["seed"] == first["seed"]
+
+
+def test_a_broken_reference_is_an_environment_error_exit_2(tmp_path, capsys):
+    reference = tmp_path / "broken_reference.py"
+    reference.write_text("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                         "        return x @ x\ndef get_inputs():\n    return [torch.randn(3, 4)]\n"
+                         "def get_init_inputs():\n    return []\n")
+    args = _parser().parse_args(["run", str(DATA / "good" / "axpy.py"), "--reference", str(reference)])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "fuselint: error: the reference failed: RuntimeError" in err and "broken_reference.py:4" in err
+
+
+def test_confirm_without_torch_is_an_environment_error_exit_2():
+    code = ("import sys; sys.modules['torch'] = None; from fuselint.cli import entry; "
+            f"sys.argv = ['fuselint', 'confirm', {str(DATA / 'good' / 'axpy.py')!r}, '--reference', {AXPY_REF!r}]; entry()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert "the runtime needs torch and triton (pip install 'fuselint[runtime]')" in done.stderr
+    assert "DISAGREE" not in done.stdout
+
+
+def test_a_view_of_an_input_is_noted():
+    report = run_candidate(str(ROOT / "examples" / "rope.py"), str(DATA / "rope_reference_fp32.py"), RUN_ONLY)
+    notes = report["stages"]["correctness"]["notes"]
+    assert "output 2 is a view of input 2 (as the reference's is)" in notes, notes
+    assert report["verdict"] == "pass"
+
+
+def test_a_mismatch_names_an_element_that_differs():
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.parent.judge import compare_output
+
+    want = torch.tensor([float("-inf"), 1.0, 2.0])
+    got = torch.tensor([float("-inf"), 1.0, 5.0])
+    (values,) = [p for p in compare_output(got, want) if p["check"] == "values"]
+    assert values["detail"] == "1 of 3 elements off by more than 0.0001; worst at [2]: 5 vs 2"
+
+
+def test_tensor_files_refuse_what_they_cannot_check(tmp_path):
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.common import wire
+
+    path = str(tmp_path / "x.bin")
+    wire.write(path, (torch.arange(6.0).reshape(2, 3), [torch.ones(2, dtype=torch.bfloat16)], {"n": 3}))
+    (a, (b,), extra), headers = wire.read(path)
+    assert a.tolist() == [[0, 1, 2], [3, 4, 5]] and b.dtype == torch.bfloat16 and extra == {"n": 3}
+    assert headers[0]["shape"] == [2, 3] and headers[0]["device"] == "cpu"
+    with pytest.raises(TypeError, match="subclass of torch.Tensor"):
+        wire.write(path, torch.ones(2).as_subclass(type("Sub", (torch.Tensor,), {})))
+    raw = bytearray(open(path, "rb").read())
+    raw[-1:] = b""  # one byte short of what the header promises
+    open(path, "wb").write(bytes(raw))
+    with pytest.raises(wire.WireError):
+        wire.read(path)
+    os.symlink("/dev/zero", tmp_path / "link.bin")
+    with pytest.raises(wire.WireError, match="not a regular file"):
+        wire.read(str(tmp_path / "link.bin"))
+
+
+class _FakeReader:
+    def __init__(self, messages):
+        self.messages = messages
+
+    def last(self, kind):
+        return next((m for m in reversed(self.messages) if m["kind"] == kind), None)
+
+    def all(self, kind):
+        return [m for m in self.messages if m["kind"] == kind]
+
+
+class _FakeChild:
+    death = None
+
+    def __init__(self, messages):
+        self.reader = _FakeReader(messages)
+
+    def phase(self):
+        return "speed"
+
+
+def _speed(tmp_path, times, wall_s, min_bytes=10**6, copy_gbps=1000.0):
+    """The speed stage decided from given per-call times and wall clock (what a GPU run sends)."""
+    torch = pytest.importorskip("torch")
+    from fuselint.runtime.common import wire
+    from fuselint.runtime.parent.verdict import Evidence, speed_stage
+
+    (tmp_path / "out").mkdir(exist_ok=True)
+    (tmp_path / "expected").mkdir(exist_ok=True)
+    for k in range(3):
+        wire.write(str(tmp_path / "expected" / f"timing_{k}.bin"), torch.full((4,), float(k)))
+        for which in ("first", "last"):
+            wire.write(str(tmp_path / "out" / f"timing_{k}_{which}.bin"), torch.full((4,), float(k)))
+    trusted = {"sets": 3, "event_delay_ms": 0.005, "iteration_s": 50e-6, "kept_s": 0.0, "min_bytes": min_bytes,
+               "copy_gbps": copy_gbps, "reference_ms": {"reference_eager": 1.0}, "notes": []}
+    child = _FakeChild([{"kind": "timing-start", "received": 100.0},
+                        {"kind": "timing-end", "received": 100.0 + wall_s, "ms": times}])
+    ready = {"mode": "gpu", "timing": trusted}
+    return speed_stage(child, ready, Options(), Evidence(tmp_path, tmp_path / "expected"), {"status": "pass", "problems": []})
+
+
+def test_speed_checks_on_what_a_gpu_run_sends(tmp_path):
+    calls, iteration_s = 300, 50e-6  # 3 sets, 100 rounds; the empty loop's cost per call
+    honest = _speed(tmp_path, [0.105] * calls, wall_s=calls * (0.1e-3 + iteration_s) + 0.004)
+    assert honest["status"] == "pass", honest["reason"]
+    assert honest["ms"]["model_new"] == pytest.approx(0.1) and honest["timed_outputs"] == "match the reference"
+    replay = _speed(tmp_path, [0.105] * 3 + [0.007] * (calls - 3), wall_s=calls * (0.002e-3 + iteration_s) + 0.004)
+    assert replay["status"] == "fail" and replay["reason"].startswith("replay: the first call on each input set")
+    faked = _speed(tmp_path, [0.007] * calls, wall_s=calls * (0.1e-3 + iteration_s) + 0.004)  # timer says 0.002 ms
+    assert faked["status"] == "fail" and faked["reason"].startswith("timing disagrees with fuselint's clock: the "
+                                                                    "in-process timer says 0.0020 ms a call")
+    impossible = _speed(tmp_path, [0.015] * calls, wall_s=calls * (0.01e-3 + iteration_s) + 0.004, min_bytes=10**8,
+                        copy_gbps=3000.0)
+    assert impossible["status"] == "fail" and impossible["reason"].startswith("impossible speed: 10000 GB/s")
+
+
+def test_each_party_imports_only_common_code():
+    """The trust boundary in the layout: parent/, reference/ and candidate/ import each other
+    never, only common/."""
+    import ast
+
+    parties = ("parent", "reference", "candidate")
+    for party in parties:
+        for path in (ROOT / "fuselint" / "runtime" / party).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    others = [p for p in parties if p != party and (f".{p}" in f".{node.module}" or node.module == p)]
+                    assert not others or node.level == 0 and not node.module.startswith("fuselint.runtime"), \
+                        f"{path.name} imports {node.module}"
+
+
+def test_agreement_leaves_out_what_no_rule_judges():
+    from fuselint.runtime.cli import agreement
+
+    def report(**statuses):
+        stages = {"compile": {"status": "pass"}, "correctness": {"status": "pass", "problems": []},
+                  "work": {"status": "pass"}, "speed": {"status": "skip"}, "integrity": {"status": "pass"}}
+        for name, status in statuses.items():
+            stages[name] = {"status": status, "reason": "why", "problems": []}
+        return {"verdict": "fail" if "fail" in statuses.values() else "inconclusive", "stages": stages}
+
+    clean = {"fatal": 0, "findings": []}
+    assert agreement(clean, report(work="fail")) == {
+        "agree": None, "detail": "the lint found nothing fatal; work failed, which no lint rule judges"}
+    assert agreement(clean, report(correctness="inconclusive"))["agree"] is None
+    assert agreement(clean, report(correctness="fail", work="fail"))["detail"] == (
+        "the lint found nothing fatal but correctness failed: a miss of the linter?")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fuselint.runtime.runner import Options, run_candidate
+from fuselint.runtime.parent.runner import Options, run_candidate
 
 pytest.importorskip("torch")
 DATA = Path(__file__).parent / "runtime_data"
@@ -58,7 +58,7 @@ def test_sanitize_is_on_by_default_in_confirm_only():
 
 
 def test_confirm_sets_static_beside_dynamic_per_line(tmp_path):
-    from fuselint.runtime.sanitize import memory_agreement
+    from fuselint.runtime.parent.memory import memory_agreement
 
     kernel = str(tmp_path / "k.py")
     lint = [{"code": "FL403", "path": kernel, "line": 15}, {"code": "FL401", "path": kernel, "line": 30},

@@ -1,8 +1,8 @@
-"""`fuselint run` and `fuselint confirm`.
+"""`fuselint run` and `fuselint confirm` (fuselint's own process).
 
-Imports nothing heavy at module level: torch and triton live in the child
-processes (``fuselint.runtime.child``), so registering these subcommands costs
-``fuselint check`` nothing.
+Imports nothing heavy at module level: registering these subcommands costs ``fuselint check``
+nothing; torch is imported when a run starts (fuselint's judge compares with it), triton only in
+the processes it starts.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import os
 import re
 import sys
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_OF = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}
 
 
 def register(subparsers) -> None:
@@ -21,8 +22,9 @@ def register(subparsers) -> None:
     run = subparsers.add_parser(
         "run", help="compile, check and time a KernelBench candidate against its reference",
         description="Stages: 1 compile for the target GPU (no GPU needed), 2 correctness (GPU, else the "
-                    "Triton interpreter), 3 speed (GPU only), 4 Triton actually ran. Exit 0 when no stage "
-                    "fails, 1 when one does, 2 on a usage error.")
+                    "Triton interpreter), 3 who did the work (Triton, not torch), 4 speed (GPU only), 5 integrity. "
+                    "Exit 0 PASS, 1 FAIL, 2 usage or environment error (a broken reference), 3 INCONCLUSIVE "
+                    "(correctness could not be verified).")
     _add_common(run)
     run.add_argument("--batch", metavar="DIR", help="check every *.py in DIR: one JSON line per candidate on stdout, progress on stderr")
     run.add_argument("--jobs", type=int, default=1, metavar="N", help="candidates checked at once with --batch (default 1; timings contend)")
@@ -31,7 +33,8 @@ def register(subparsers) -> None:
     confirm = subparsers.add_parser(
         "confirm", help="lint a kernel, run it, and say whether the lint and the results agree",
         description="`fuselint check` on KERNEL, then `fuselint run`. Exit 0 when the lint has no fatal "
-                    "finding and every stage passes, 1 otherwise, 2 on a usage error.")
+                    "finding and the run passes, 1 when either fails, 2 on a usage or environment error, 3 when "
+                    "the run is inconclusive.")
     _add_common(confirm)
     confirm.set_defaults(func=confirm_command)
 
@@ -40,8 +43,19 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kernel", nargs="?", help="file defining ModelNew (KernelBench convention)")
     parser.add_argument("--reference", required=True, metavar="REF.py", help="file defining Model, get_inputs(), get_init_inputs()")
     parser.add_argument("--target", default="sm_89", help="GPU to compile for: sm_80, sm_89 (default, RTX 4090), sm_90, ...")
-    parser.add_argument("--trials", type=int, default=5, help="correctness trials, fresh seeded inputs each (default 5)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--trials", type=int, default=5, help="correctness trials, other values each, odd ones at other sizes (default 5)")
+    parser.add_argument("--seed", type=int, default=None, help="the run's seed (default: a fresh one from the OS, printed)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), help="run both sides with floating inputs and weights "
+                        "in this dtype (for a bf16 reference on a machine without a GPU)")
+    parser.add_argument("--allow-op", action="append", default=[], metavar="NAME",
+                        help="a torch operator (aten name, e.g. arange) ModelNew's forward may run besides allocation, views and copies")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "none"), default="auto",
+                        help="how the candidate's processes are confined (default: the best that works here)")
+    parser.add_argument("--memory-limit", type=float, metavar="GIB", help="address space of the candidate's process "
+                        "without a GPU (default: half the machine's memory)")
+    parser.add_argument("--file-size-limit", type=float, metavar="MIB", help="largest file the candidate may write (default 4 GiB)")
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        help="an environment variable the candidate's process may see (besides the allowed few)")
     parser.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds per child process before it is killed (default 600)")
     parser.add_argument("--device", choices=("auto", "gpu", "interpreter"), default="auto",
                         help="where correctness runs: auto (GPU if present, else the interpreter)")
@@ -61,7 +75,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args):
-    from .runner import Options
+    from .parent.runner import Options
 
     dims = {}
     for item in args.dims:
@@ -72,7 +86,9 @@ def _options(args):
         raise ValueError(f"--target {args.target!r} is not of the form sm_89")
     return Options(target=args.target, trials=args.trials, seed=args.seed, timeout=args.timeout, device=args.device,
                    dims=dims, max_elements=args.max_elements, speed=not args.no_speed, min_speedup=args.min_speedup,
-                   children=_children(args),
+                   children=_children(args), dtype=args.dtype, allow_ops=tuple(args.allow_op), sandbox=args.sandbox,
+                   memory_limit_gib=args.memory_limit, file_size_limit_mib=args.file_size_limit,
+                   pass_env=tuple(args.pass_env),
                    sanitize=args.sanitize if args.sanitize is not None else getattr(args, "func", None) is confirm_command)
 
 
@@ -108,21 +124,29 @@ def run_command(args) -> int:
             return _usage_error("give either KERNEL or --batch DIR, not both")
         if not os.path.isdir(args.batch):
             return _usage_error(f"--batch {args.batch} is not a directory")
-        from .batch import run_batch
+        from .parent.batch import run_batch
 
         return run_batch(args.batch, args.reference, options, jobs=max(1, args.jobs))
     if not args.kernel:
         return _usage_error("give a KERNEL file or --batch DIR")
     if not os.path.isfile(args.kernel):
         return _usage_error(f"kernel {args.kernel} not found")
-    from .runner import kill_all_children, run_candidate
+    report = _run(args, options)
+    if report is None:
+        return EXIT_USAGE
+    _print_report(report, args)
+    return EXIT_OF[report["verdict"]]
+
+
+def _run(args, options) -> dict | None:
+    """The report, or None after saying why no verdict on the candidate is possible."""
+    from .parent.runner import RunError, run_candidate
 
     try:
-        report = run_candidate(args.kernel, args.reference, options)
-    finally:
-        kill_all_children()
-    _print_report(report, args)
-    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+        return run_candidate(args.kernel, args.reference, options)
+    except RunError as error:
+        print(f"fuselint: error: {error}", file=sys.stderr)
+        return None
 
 
 def _print_report(report: dict, args, lint_lines: list[str] | None = None) -> None:
@@ -132,7 +156,7 @@ def _print_report(report: dict, args, lint_lines: list[str] | None = None) -> No
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return
-    from .text import render
+    from .parent.text import render
 
     if lint_lines:
         print("\n".join(lint_lines) + "\n")
@@ -153,16 +177,13 @@ def confirm_command(args) -> int:
         findings = lint_file(args.kernel)
     except ValueError as error:  # not a file the linter can read
         return _usage_error(str(error))
-    from .runner import kill_all_children, run_candidate
-
-    try:
-        report = run_candidate(args.kernel, args.reference, options)
-    finally:
-        kill_all_children()
+    report = _run(args, options)
+    if report is None:
+        return EXIT_USAGE
     report["lint"] = lint_summary(findings)
     report["agreement"] = agreement(report["lint"], report)
     if "sanitize" in report:
-        from .sanitize import memory_agreement
+        from .parent.memory import memory_agreement
 
         report["memory"] = memory_agreement(report["lint"]["findings"], report["sanitize"], args.kernel)
     lint_lines = [f"lint: {len(findings)} finding(s), {report['lint']['fatal']} fatal"] + [
@@ -170,12 +191,16 @@ def confirm_command(args) -> int:
         for f in report["lint"]["findings"]]
     _print_report(report, args, lint_lines)
     if not args.json:
-        print(f"lint and run {'agree' if report['agreement']['agree'] else 'DISAGREE'}: {report['agreement']['detail']}")
+        agree = report["agreement"]["agree"]
+        verdict = "INCONCLUSIVE" if report["verdict"] == "inconclusive" else "not comparable" if agree is None \
+            else "agree" if agree else "DISAGREE"
+        print(f"lint and run {verdict}: {report['agreement']['detail']}")
         for row in report.get("memory", {}).get("rows", []):
             print(f"memory safety, line {row['line']}: {row['verdict']} (static: {row['static'] or '-'}; "
                   f"run: {row['dynamic'] or '-'})")
-    ok = report["lint"]["fatal"] == 0 and report["verdict"] == "pass"
-    return EXIT_PASS if ok else EXIT_FAIL
+    if report["lint"]["fatal"] or report["verdict"] == "fail":
+        return EXIT_FAIL
+    return EXIT_OF[report["verdict"]]
 
 
 def lint_summary(findings) -> dict:
@@ -197,7 +222,12 @@ def _predicted(codes: set[str]) -> set[str]:
 
 def agreement(lint: dict, report: dict) -> dict:
     """The lint predicts failure iff it has a fatal finding, or findings that predict the very
-    checks that failed; the run (its stages and the guarded run) decides."""
+    checks that failed; the run (its stages and the guarded run) decides. agree is None where
+    the run tests no prediction: it is inconclusive, or it failed only where no rule looks."""
+    if report.get("verdict") == "inconclusive":
+        why = next((s.get("reason") for n, s in report["stages"].items()
+                    if n in ("correctness", "work") and s["status"] != "pass"), "")
+        return {"agree": None, "detail": f"the run is inconclusive, the lint's prediction untested ({why})"}
     failed = [name for name, s in report["stages"].items() if s["status"] == "fail"]
     if report.get("sanitize", {}).get("violations"):
         failed.append("sanitize")
@@ -214,6 +244,14 @@ def agreement(lint: dict, report: dict) -> dict:
         if checks and checks <= _predicted(found):
             return {"agree": True, "detail": f"the lint predicted the failing check(s) {', '.join(sorted(checks))} "
                                              f"({', '.join(predictors)}) and {', '.join(failed)} failed"}
-    if failed:
-        return {"agree": False, "detail": f"the lint found nothing fatal but {', '.join(failed)} failed: a miss of the linter?"}
+    judged = [name for name in failed if name in LINT_JUDGES]
+    if judged:
+        return {"agree": False, "detail": f"the lint found nothing fatal but {', '.join(judged)} failed: a miss of the linter?"}
+    if failed:  # who did the work, speed, integrity: no lint rule speaks of them
+        return {"agree": None, "detail": f"the lint found nothing fatal; {', '.join(failed)} failed, which no lint "
+                                         "rule judges"}
     return {"agree": True, "detail": "the lint found nothing fatal and every stage passed"}
+
+
+# The stages whose failures a lint rule could have predicted.
+LINT_JUDGES = ("compile", "correctness", "sanitize")

@@ -5,7 +5,7 @@ can ask several Triton versions: `python worker.py < jobs.jsonl > verdicts.jsonl
 {"id", "source", "kernel", "signature", "constexprs", "target"}; each verdict is {"id",
 "verdict": "compiles" | "rejected" | "import-error", "message"}. A kernel is compiled the way
 `JITFunction.run` compiles it: `triton.compile(ASTSource(fn, signature, constexprs),
-target=GPUTarget("cuda", 89, 32))` (fuselint/runtime/compile_stage.py does the same for
+target=GPUTarget("cuda", 89, 32))` (fuselint/runtime/candidate/compile_stage.py does the same for
 intercepted launches; its target parser and error locator are reused here).
 """
 
@@ -35,7 +35,7 @@ def compile_job(job: dict, folder: str) -> dict:
     from triton.compiler import ASTSource
     import triton
 
-    from fuselint.runtime.compile_stage import locate_compile_error, parse_target
+    from fuselint.runtime.candidate.compile_stage import locate_compile_error, parse_target
 
     name = f"_fl_oracle_{job['id']}"
     path = os.path.join(folder, name + ".py")

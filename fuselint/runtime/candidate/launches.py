@@ -1,4 +1,4 @@
-"""Seeing every Triton launch of a forward pass (child process only).
+"""Seeing every Triton launch of a forward pass (the candidate's process).
 
 Two ways in, both at the Python entry that ``kernel[grid](...)`` reaches:
 
@@ -9,6 +9,8 @@ Two ways in, both at the Python entry that ``kernel[grid](...)`` reaches:
 - ``count_launches()``: wraps ``JITFunction.run`` (GPU) or
   ``InterpretedFunction.run`` (``TRITON_INTERPRET=1``) and counts the launches
   that really ran; stage 4 reads the count.
+- ``skip_launches()``: the same entry, made to do nothing: the knock-out run, whose outputs
+  show what ModelNew returns when no Triton kernel runs.
 """
 
 from __future__ import annotations
@@ -79,25 +81,68 @@ class LaunchCounter:
 
 
 @contextlib.contextmanager
-def count_launches(interpreted: bool):
-    """Count launches that run while ``counter.active`` is set."""
-    if interpreted:
-        from triton.runtime.interpreter import InterpretedFunction as launcher_class
-    else:
-        from triton.runtime.jit import JITFunction as launcher_class
+def count_launches(interpreted: bool, pause=None):
+    """Count launches that run while ``counter.active`` is set. While a launch (or an
+    autotuner's benchmarking) runs, ``pause.active`` is off: the torch operators Triton and the
+    sanitizer run there are not ModelNew's."""
+    from triton.runtime.autotuner import Autotuner
+
+    cls = launcher_class(interpreted)
     counter = LaunchCounter()
-    saved_run = launcher_class.run
+    saved_run, saved_tune = cls.run, Autotuner.run
+
+    @contextlib.contextmanager
+    def paused():
+        was = getattr(pause, "active", False)
+        if pause is not None:
+            pause.active = False
+        try:
+            yield
+        finally:
+            if pause is not None:
+                pause.active = was
 
     def counted_run(self, *args, grid, warmup, **kwargs):
         if counter.active and not warmup:
             counter.by_kernel[_kernel_name(self)] += 1
-        return saved_run(self, *args, grid=grid, warmup=warmup, **kwargs)
+        with paused():
+            return saved_run(self, *args, grid=grid, warmup=warmup, **kwargs)
 
-    launcher_class.run = counted_run
+    def tuned_run(self, *args, **kwargs):
+        with paused():
+            return saved_tune(self, *args, **kwargs)
+
+    cls.run, Autotuner.run = counted_run, tuned_run
     try:
         yield counter
     finally:
-        launcher_class.run = saved_run
+        cls.run, Autotuner.run = saved_run, saved_tune
+
+
+def launcher_class(interpreted: bool):
+    if interpreted:
+        from triton.runtime.interpreter import InterpretedFunction
+
+        return InterpretedFunction
+    from triton.runtime.jit import JITFunction
+
+    return JITFunction
+
+
+@contextlib.contextmanager
+def skip_launches(interpreted: bool):
+    """Every launch in the block returns without running (a warm-up still compiles)."""
+    cls = launcher_class(interpreted)
+    saved_run = cls.run
+
+    def skipped_run(self, *args, grid, warmup, **kwargs):
+        return saved_run(self, *args, grid=grid, warmup=warmup, **kwargs) if warmup else None
+
+    cls.run = skipped_run
+    try:
+        yield
+    finally:
+        cls.run = saved_run
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from .runner import kill_all_children, run_candidate
+from .runner import RunError, run_candidate
 
 
 def candidates_in(directory: str) -> list[str]:
@@ -36,24 +36,24 @@ class ProgressBar:
 
 
 def run_batch(directory: str, reference: str, options, jobs: int = 1) -> int:
+    """Exit status: 1 when a candidate fails, else 2 when one could not be judged, else 3 when
+    one is inconclusive, else 0."""
     paths = [p for p in candidates_in(directory) if os.path.abspath(p) != os.path.abspath(reference)]
     bar = ProgressBar(len(paths))
-    any_failed = False
-    try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_candidate, path, reference, options): path for path in paths}
-            for future in concurrent.futures.as_completed(futures):
-                path = futures[future]
-                try:
-                    report = future.result()
-                except Exception as error:  # the runner itself broke: still one line for this candidate
-                    report = {"kernel": path, "reference": reference, "verdict": "fail", "error": f"{type(error).__name__}: {error}"}
-                speed = report.get("stages", {}).get("speed", {})
-                if jobs > 1 and speed.get("ms"):
-                    speed.setdefault("notes", []).append(f"timed with --jobs {jobs}: candidates shared the GPU")
-                any_failed |= report["verdict"] != "pass"
-                print(json.dumps(report, default=str), flush=True)
-                bar.advance(path, report["verdict"])
-    finally:
-        kill_all_children()
-    return 1 if any_failed else 0
+    seen = set()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_candidate, path, reference, options): path for path in paths}
+        for future in concurrent.futures.as_completed(futures):
+            path = futures[future]
+            try:
+                report = future.result()
+            except Exception as error:  # no verdict on this candidate (RunError), or the runner broke: still one line
+                report = {"kernel": path, "reference": reference, "verdict": "error",
+                          "error": str(error) if isinstance(error, RunError) else f"{type(error).__name__}: {error}"}
+            speed = report.get("stages", {}).get("speed", {})
+            if jobs > 1 and speed.get("ms"):
+                speed.setdefault("notes", []).append(f"timed with --jobs {jobs}: candidates shared the GPU")
+            seen.add(report["verdict"])
+            print(json.dumps(report, default=str), flush=True)
+            bar.advance(path, report["verdict"])
+    return next((code for verdict, code in (("fail", 1), ("error", 2), ("inconclusive", 3)) if verdict in seen), 0)

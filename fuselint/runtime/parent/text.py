@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .runner import STAGE_TITLES
+from .verdict import STAGE_TITLES
 
 
 def _rel(path: str | None) -> str:
@@ -38,20 +38,38 @@ def _heading(name: str, stage: dict, detail: str = "") -> str:
 def render(report: dict) -> str:
     env = report.get("environment", {})
     stages = report["stages"]
+    box = report.get("sandbox", {})
     lines = [f"{_rel(report['kernel'])} vs {_rel(report['reference'])}",
-             f"device: {env.get('device', '?')} · torch {env.get('torch', '?')} · triton {env.get('triton', '?')}", ""]
+             f"device: {env.get('device', '?')} · torch {env.get('torch', '?')} · triton {env.get('triton', '?')}",
+             f"seed: {report.get('seed')} (--seed {report.get('seed')} reproduces these inputs)",
+             f"sandbox: {box.get('tool', '?')} (network: {box.get('network', '?')}; file system: "
+             f"{box.get('file_system', '?')})", ""]
     lines += _compile(stages["compile"])
     lines += _correctness(stages["correctness"])
+    lines += _work(stages["work"])
     lines += _speed(stages["speed"])
-    launches = stages["launches"]
-    counts = ", ".join(f"{k} x{v}" for k, v in launches.get("kernels", {}).items())
-    n = launches.get("count", 0)
-    lines.append(_heading("launches", launches, f"({n} launch{'es' if n != 1 else ''}{': ' + counts if counts else ''})"))
+    lines.append(_heading("integrity", stages["integrity"], "(harness functions left alone)"))
     if "sanitize" in report:
         lines += _sanitize(report["sanitize"])
-    skipped = [n for n, s in stages.items() if s["status"] == "skip"]
-    lines += ["", f"verdict: {report['verdict'].upper()}" + (f" (skipped: {', '.join(skipped)})" if skipped else "")]
+    lines += ["", verdict_line(report)]
     return "\n".join(lines)
+
+
+def verdict_line(report: dict) -> str:
+    stages = report["stages"]
+    verdict = report["verdict"]
+    if verdict == "inconclusive":
+        why = next((s["reason"] for n, s in stages.items() if n in ("correctness", "work") and s["status"] != "pass"), "")
+        return f"verdict: INCONCLUSIVE (correctness not verified: {why})"
+    unmeasured = [f"{n}: {s['reason']}" for n, s in stages.items() if s["status"] == "skip"]
+    return f"verdict: {verdict.upper()}" + (f" ({'; '.join(unmeasured)})" if unmeasured and verdict == "pass" else "")
+
+
+def _work(stage: dict) -> list[str]:
+    counts = ", ".join(f"{k} x{v}" for k, v in stage.get("kernels", {}).items())
+    n = stage.get("count", 0)
+    lines = [_heading("work", stage, f"({n} launch{'es' if n != 1 else ''}{': ' + counts if counts else ''})")]
+    return lines + [f"  note: {n}" for n in stage.get("notes", [])] + [""]
 
 
 def _compile(stage: dict) -> list[str]:
@@ -109,6 +127,11 @@ def _speed(stage: dict) -> list[str]:
         lines += _table(rows)
         lines.append(f"  minimal bytes {stage['min_bytes'] / 2**20:.1f} MiB; device copy {stage['copy_gbps']:.0f} GB/s; "
                      f"{stage.get('timing', '')}; timed outputs: {stage.get('timed_outputs', '?')}")
+        checks = stage.get("checks", {})
+        if checks:
+            lines.append(f"  {checks['calls']} calls over {checks['sets']} input sets: first call on a set "
+                         f"{checks['first_call_ms']:.4f} ms, later calls {checks['later_calls_ms']:.4f} ms; "
+                         f"fuselint's clock {checks['wall_clock_ms']:.4f} ms a call (timer {checks['mean_ms']:.4f})")
     lines += [f"  note: {n}" for n in stage.get("notes", [])]
     return lines + [""]
 

@@ -215,3 +215,60 @@ class Compiler:
         if problems:
             row["status"] = "error"
             row.setdefault("launch_errors", []).extend(problems)
+
+
+def run_compile_stage(spec: dict, exchange, send) -> None:
+    """One forward of ModelNew on the compile inputs with every launch intercepted and compiled;
+    sends the kernels' rows (and the error that stopped forward, if one did) to fuselint."""
+    import contextlib
+
+    import torch
+    from triton.runtime.jit import JITFunction
+
+    from ..common import wire
+    from ..common.errors import error_record
+    from ..common.loading import load_module
+    from ..common.trees import to_device
+    from .cuda_on_cpu import cuda_on_cpu
+    from .launches import intercept_launches
+
+    target = parse_target(spec["target"])
+    gpu = torch.cuda.is_available()
+    device = "cuda" if gpu else "cpu"
+    construction, _ = wire.read(str(exchange / "model.bin"))
+    inputs = to_device(wire.read(str(exchange / "inputs" / "compile.bin"))[0], device)
+    send("phase", phase="compile: loading the candidate")
+    module = load_module(spec["kernel"], "kernel")
+    torch.manual_seed(construction["seed"])
+    model = module.ModelNew(*construction["init"]).to(device)
+    compiler = Compiler(target)
+    send("phase", phase="compile: forward with launches intercepted")
+    forward_error = None
+    with intercept_launches(compiler.on_launch), (contextlib.nullcontext() if gpu else cuda_on_cpu(target.arch)), \
+            torch.no_grad():
+        try:
+            model(*inputs)
+        except Exception as error:  # the candidate's own code failed
+            forward_error = error_record(error, [os.path.realpath(spec["kernel"])])
+    rows = list(compiler.rows.values())
+    launched = {r["name"] for r in rows}
+    for fn in _top_level_kernels(module, JITFunction):
+        if fn.fn.__name__ not in launched:
+            file, line = _def_line(fn)
+            rows.append({"name": fn.fn.__name__, "file": file, "line": line, "status": "not_reached", "launches": 0,
+                         "variants": []})
+    send("compile", kernels=rows, forward_error=forward_error,
+         reached_via="cuda tensors" if gpu else "cpu tensors posing as cuda (no GPU here)")
+
+
+def _top_level_kernels(module, jit_class) -> list:
+    """@triton.jit functions of the module that no other kernel calls (helpers are compiled
+    inside their callers)."""
+    found = []
+    for value in vars(module).values():
+        while value is not None and not isinstance(value, jit_class) and hasattr(value, "fn"):
+            value = value.fn  # Autotuner / Heuristics wrappers
+        if isinstance(value, jit_class) and value not in found:
+            found.append(value)
+    sources = {f: getattr(f, "src", "") for f in found}
+    return [f for f in found if not any(f"{f.fn.__name__}(" in src for g, src in sources.items() if g is not f)]
