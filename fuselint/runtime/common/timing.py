@@ -1,8 +1,12 @@
 """The timed-call loop, the same code for the reference's process (trusted figures: the device
 copy, the reference, the loop's own cost) and the candidate's (ModelNew).
 
-One call: clear the L2 (a 256 MiB write, as triton.testing.do_bench does), record a start
-event, make the call, synchronise the whole device (every stream, so that work left on a side
+One call: clear the L2 (a 256 MiB buffer written FLUSH_REPEATS times, as triton.testing.do_bench
+clears it once: the further writes keep the GPU busy for about 250 us on an H200, long enough for
+the host to enqueue the call, its Python wrapper included, before the GPU reaches the start
+event, so launch overhead is not counted as device time; a write is bound by the memory's clock,
+which does not move with load as the GPU's does, so every loop of both processes pays the same
+and fuselint's clock sees it in the loop's own cost), record a start event, make the call, synchronise the whole device (every stream, so that work left on a side
 stream is waited for), record the end event. The end event then lands a fixed delay after the
 work is done (the host's wake-up and the event's launch); the reference's process measures that
 delay on an empty call in the same run, and the candidate's figures are net of it. Calls
@@ -20,6 +24,7 @@ import time
 
 FLUSH_BYTES = 256 << 20
 COPY_BYTES = 1 << 30
+FLUSH_REPEATS = 4
 
 _perf_counter = time.perf_counter
 try:
@@ -55,7 +60,8 @@ def timed_calls(call, n_sets: int, rounds: int, keep: bool = False) -> dict:
     began = _perf_counter()
     for i in range(total):
         j = i % n_sets
-        _zero(flush)
+        for _ in range(FLUSH_REPEATS):
+            _zero(flush)
         _record(starts[i], stream)
         out = call(j)
         _synchronize()
