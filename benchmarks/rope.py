@@ -398,6 +398,11 @@ def main():
                 "sm_count": torch.cuda.get_device_properties(0).multi_processor_count,
                 "capability": ".".join(map(str, torch.cuda.get_device_capability()))}
     print(json.dumps(versions), flush=True)
+    # One compiled graph per shape and cos/sin layout: past dynamo's recompile limit (8) a
+    # compiled function runs eagerly, and its rows would time the eager reference.
+    for limit in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, limit):
+            setattr(torch._dynamo.config, limit, 64)
     compiled = torch.compile(reference.Model(), dynamic=False) if not args.skip_compile else None
     impls = [i for i in IMPLS if not (i == "compile" and compiled is None)]
     extra = []
