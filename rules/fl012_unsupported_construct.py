@@ -135,6 +135,18 @@ def act(x, MODE: tl.constexpr):
     return y
 
 @triton.jit
+def gate(x, KIND):
+    if KIND == "relu":
+        return tl.maximum(x, 0.0)
+    else:
+        raise ValueError("unknown gate")
+
+@triton.jit
+def k(x_ptr, BLOCK: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK))
+    tl.store(x_ptr + tl.arange(0, BLOCK), act(x, 1) + gate(x, "relu"))
+
+@triton.jit
 def swap(x, ids):
     if tl.constexpr(x.dtype.primitive_bitwidth) == 16:
         kind = tl.int16

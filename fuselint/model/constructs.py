@@ -147,7 +147,7 @@ class _BodyScanner(Walker):
                 return True
             param = self.kernel.param(node.value)
             if param is not None:
-                return param.constexpr
+                return param.constexpr or self._passed_constant(param, depth + 1)
             bound = self.kernel.bindings.get(node.value)
             if not bound:
                 return True  # a module global: a constexpr, or Triton rejects the read itself
@@ -174,6 +174,26 @@ class _BodyScanner(Walker):
                 return True
             return (name in _CONSTANT_CALLS or builtin) and all(again(a.value) for a in node.args)
         return False
+
+    def _passed_constant(self, param, depth: int) -> bool:
+        """A parameter of a @triton.jit helper that every call in the module passes a
+        compile-time value (the helper is then specialized on it, as on a constexpr)."""
+        kernel = self.kernel
+        callers = kernel.module.callers_of(kernel)
+        if not callers or kernel.launches or depth > 8:
+            return False
+        position = next(i for i, p in enumerate(kernel.params) if p is param)
+        for caller in callers:
+            scanner = _BodyScanner(caller, BodyFacts())
+            for call, _ in caller.other_calls:
+                if not isinstance(call.func, cst.Name) or kernel.module.callee(caller, call.func.value) is not kernel:
+                    continue
+                keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param.name), None)
+                positional = [a.value for a in call.args if a.keyword is None and not a.star]
+                value = keyword if keyword is not None else positional[position] if position < len(positional) else None
+                if value is None or not scanner._compile_time(value, depth):
+                    return False
+        return True
 
     def visit_If(self, node: cst.If) -> bool:
         self.walk(node.test)

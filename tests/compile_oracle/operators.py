@@ -94,6 +94,9 @@ OPERATORS = [
     Operator("lambda-in-constant-false-branch", "look-alike", "if False:\n    _fl_m = lambda _fl_v: _fl_v"),
     Operator("raise-in-constexpr-dispatch", "look-alike",
              "if tl.constexpr(2) == 1:\n    _fl_m = 1\nelif tl.constexpr(2) == 2:\n    _fl_m = 2\nelse:\n    raise ValueError(\"fl\")"),
+    Operator("raise-in-helper-dispatch", "look-alike", "_fl_m = _fl_pick(1.0, 0)",
+             module="@triton.jit\ndef _fl_pick(v, MODE):\n    if MODE == 0:\n        r = v\n    else:\n"
+                    "        raise ValueError(\"fl\")\n    return r"),
     Operator("raise-under-dtype-test", "look-alike",
              "if {ptr}.dtype.element_ty.primitive_bitwidth > 64:\n    raise ValueError(\"fl\")", needs_pointer=True),
     Operator("libdevice-tanh", "look-alike", "_fl_m = libdevice.tanh(tl.zeros((16,), dtype=tl.float32))",
