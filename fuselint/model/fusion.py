@@ -150,11 +150,7 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
 
 def computed_by_dot(kernel: "Kernel", store: "Access") -> bool:
     """Does a store's value come out of a tl.dot in this kernel (a matmul's epilogue)?"""
-    if store.value is None:
-        return False
-    seen: set = set()
-    _loads_under(kernel, store.value, seen)
-    return any(isinstance(item, tuple) and item[0] == "call" and item[1] in DOTS for item in seen)
+    return any(isinstance(item, tuple) and item[0] == "call" and item[1] in DOTS for item in flows_into(kernel, store))
 
 
 def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
@@ -179,11 +175,16 @@ def _changed_by(kernel: "Kernel", seen: set, ops: set[str]) -> bool:
 
 
 def flows_into(kernel: "Kernel", store: "Access", into_dots: bool = True) -> set:
-    """What reaches a store's value (`_loads_under`): node ids and facts about the way."""
-    seen: set = set()
-    if store.value is not None:
-        _loads_under(kernel, store.value, seen, into_dots=into_dots)
-    return seen
+    """What reaches a store's value (`_loads_under`): node ids and facts about the way
+    (computed once per store)."""
+    cache = kernel.__dict__.setdefault("_flows_into", {})
+    key = (id(store.call), into_dots)
+    if key not in cache:
+        seen: set = set()
+        if store.value is not None:
+            _loads_under(kernel, store.value, seen, into_dots=into_dots)
+        cache[key] = seen
+    return cache[key]
 
 
 def _dot_operands(call: cst.Call) -> list[cst.BaseExpression]:
@@ -381,12 +382,8 @@ def _placement(kernel: "Kernel", member: Member, output: Member) -> tuple | None
 
 def _moves_elements(kernel: "Kernel", store: "Access") -> bool:
     """Does a store's value come through an op that moves elements to other positions?"""
-    if store.value is None:
-        return False
-    seen: set = set()
-    _loads_under(kernel, store.value, seen)
     return any(isinstance(item, tuple) and item[0] in ("call", "method") and item[1] in _REARRANGING | {"T"}
-               for item in seen)
+               for item in flows_into(kernel, store))
 
 
 def _shift_difference(kernel: "Kernel", member: Member, output: Member, placement: tuple) -> tuple | None:
