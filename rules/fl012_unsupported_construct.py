@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import libcst as cst
+
 from fuselint.model.constructs import body_facts
 from fuselint.rule import Rule
 
@@ -18,8 +20,11 @@ class UnsupportedConstruct(Rule):
       starred target (`a, *b = ...`).
     Rejected by Triton 3.6 only (3.9 compiles them; the finding is a warning):
     - chained comparisons (`0 <= i < n`), assignment expressions (`:=`).
-    `break`/`continue`/`return` inside loops are FL006's. A construct under an `if` on a
-    compile-time constant is a warning: Triton compiles only the branch it takes.
+    `break`/`continue`/`return` inside loops are FL006's. A construct under an `if` that may be
+    a compile-time constant is a warning: Triton compiles only the branch it takes. A `raise`
+    under an `if` that certainly is one (constexpr parameters, dtype tests: `if MODE == 0: ...
+    else: raise ValueError(...)`) is not reported: Triton visits it only for the values it is
+    there to refuse, and refusing them is what it does.
 
     ## Why is this bad?
     Triton's `CodeGenerator` (triton/compiler/code_generator.py) lowers the kernel's Python AST
@@ -50,6 +55,8 @@ class UnsupportedConstruct(Rule):
 
     def check_kernel(self, kernel):
         for construct in body_facts(kernel).constructs:
+            if isinstance(construct.node, cst.Raise) and construct.constexpr_guarded:
+                continue  # the invalid-value branch of a constexpr dispatch
             if construct.rejected_by == ("3.6", "3.9"):
                 if construct.guarded:
                     yield self.report(
@@ -111,6 +118,46 @@ def k(x_ptr, n):
     x: tl.constexpr = 3
     tl.static_assert(x > 2)
 """,
+        # a constexpr dispatch refuses the values it does not handle: Triton visits the `raise`
+        # only for them (`visit_If` on a constant condition)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def act(x, MODE: tl.constexpr):
+    if MODE == 0:
+        y = x
+    elif MODE == 1:
+        y = tl.maximum(x, 0.0)
+    else:
+        raise ValueError(f"unknown MODE {MODE}")
+    return y
+
+@triton.jit
+def gate(x, KIND):
+    if KIND == "relu":
+        return tl.maximum(x, 0.0)
+    else:
+        raise ValueError("unknown gate")
+
+@triton.jit
+def k(x_ptr, BLOCK: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK))
+    tl.store(x_ptr + tl.arange(0, BLOCK), act(x, 1) + gate(x, "relu"))
+
+@triton.jit
+def swap(x, ids):
+    if tl.constexpr(x.dtype.primitive_bitwidth) == 16:
+        kind = tl.int16
+    elif x.dtype == tl.float32 and ids is not None:
+        kind = tl.int32
+    else:
+        raise ValueError("unsupported dtype")
+    if not (x.shape[0] >= 16):
+        raise ValueError("tile too small")
+    return x.to(kind, bitcast=True)
+""",
     ]
     INVALID = [
         """
@@ -149,9 +196,21 @@ def k(x_ptr, n, BLOCK: tl.constexpr):
         pass
     if (m := n + 1) > 0:  # error
         pass
-    if BLOCK > 1024:
+    if n > 1024:
         raise ValueError("too big")  # error
     def inner(v):  # error
         return v
+""",
+        # a raise the compiler always meets: unguarded, or under an `if` on a tensor
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    x = tl.load(x_ptr)
+    if x > 0:
+        raise ValueError("negative input")  # error
+    raise NotImplementedError  # error
 """,
     ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import builtins
 
-from fuselint.model.constructs import bound_anywhere, global_reads, module_binds_unseen_names
+from fuselint.model.constructs import bound_anywhere, global_reads, module_binds_unseen_names, rewrites_kernel_source
 from fuselint.rule import Rule
 
 # Python builtins a kernel may use: triton/runtime/jit.py DependenciesFinder.supported_python_builtins
@@ -12,10 +12,11 @@ _BUILTINS = {n for n in dir(builtins) if not n.startswith("_")} | {"__import__"}
 
 
 def bound_anywhere_outside(module, kernel, name: str) -> bool:
-    """Whether the module binds `name` at module level (a global the kernel may read)."""
+    """Whether the module binds `name` at module level (a global the kernel may read), or may
+    bind it where the model does not see (exec, a star import, a rewritten kernel source)."""
     return name in module.scope.assignments or name in module.imports.aliases or any(
         f.name == name and f.scope.parent is module.scope for f in module.functions
-    ) or module_binds_unseen_names(module)
+    ) or module_binds_unseen_names(module) or rewrites_kernel_source(module)
 
 
 def _module_function(module, name: str):
@@ -38,7 +39,10 @@ class NonJitCall(Rule):
     (`range`, `len`, `min`, `max`, `print`, `int`, `float`, `isinstance`, `getattr`,
     `hasattr`, `list`), `tl.*`, `@triton.jit` helpers, `triton.language.extra.*`, functions
     with other decorators (`constexpr_function`, `builtin`) and imported names (whose kind is
-    not known here) are never flagged.
+    not known here) are never flagged. A file that rewrites a kernel's source before it is
+    compiled (`kernel.src = kernel.src.replace("OP", op)`, `_unsafe_update_src`,
+    `inspect.getsource` + `exec`) fills names in at run time: its undefined names and builtins
+    are not flagged.
 
     ## Why is this bad?
     Triton hashes every global a kernel references before compiling it, and a plain Python
@@ -92,7 +96,7 @@ class NonJitCall(Rule):
                     continue  # @triton.jit, constexpr_function, builtin or an unknown wrapper
                 message = (f"`{name}` is a plain Python function: Triton rejects it (`Unsupported function referenced`, "
                            f"3.6 and 3.9); decorate it with @triton.jit")
-            elif not bound_anywhere(module, name) and not module_binds_unseen_names(module):
+            elif not bound_anywhere(module, name) and not module_binds_unseen_names(module) and not rewrites_kernel_source(module):
                 if name in _BUILTINS and name not in SUPPORTED_BUILTINS:
                     message = (f"the builtin `{name}` is not available in Triton kernels (`NameError: {name} is not defined`, "
                                f"3.6 and 3.9)")
@@ -157,6 +161,41 @@ def k(x_ptr, n, DEBUG: tl.constexpr):
     abs = tl.abs
     x = abs(tl.load(x_ptr))
     tl.store(x_ptr, scale(x))
+""",
+        # a template whose placeholders the file fills in before compiling
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def unary(z_ptr, x_ptr, SIZE: tl.constexpr):
+    offs = tl.arange(0, SIZE)
+    x = tl.load(x_ptr + offs)
+    z = GENERATE_TEST_HERE
+    tl.store(z_ptr + offs, OP(z))
+
+def patched(template, replacements):
+    kernel = triton.JITFunction(template.fn)
+    for key, value in replacements.items():
+        kernel._unsafe_update_src(kernel.src.replace(key, value))
+    return kernel
+
+relu = patched(unary, {"GENERATE_TEST_HERE": "tl.maximum(x, 0)", "OP": "tl.exp"})
+""",
+        """
+import inspect
+import triton
+import triton.language as tl
+
+@triton.jit
+def reduce_kernel(x_ptr, z_ptr, BLOCK: tl.constexpr):
+    x = tl.load(x_ptr + tl.arange(0, BLOCK))
+    tl.store(z_ptr, REDUCE(x, axis=0))
+
+def specialise(op):
+    namespace = {"tl": tl, "triton": triton}
+    exec(inspect.getsource(reduce_kernel.fn).replace("REDUCE", op), namespace)
+    return namespace["reduce_kernel"]
 """,
     ]
     INVALID = [

@@ -38,6 +38,32 @@ def operand_bits(kernel, node: cst.BaseExpression | None, depth: int = 0) -> int
     return _BITS.get(member) if member is not None else None
 
 
+_WIDTH_NAMES = {8: "8-bit", 16: "16-bit", 32: "fp32", 64: "fp64"}
+
+
+def _k_finding(k: int, bits: int | None) -> tuple[str, bool] | None:
+    """The message and fatality for a dot of reduction size `k` on operands of `bits` (None:
+    the source does not say). A version is named only where it rejects every width the
+    operands may have: with an unknown dtype, K = 16 passes 16-bit and wider operands and is
+    no finding (only 8-bit operands need 32)."""
+    widths = [bits] if bits is not None else sorted(MIN_K["3.9"])
+    rejecting = [v for v in MIN_K if all(k < MIN_K[v][w] for w in widths)]
+    if not rejecting:
+        return None
+    what = f"{bits}-bit operands" if bits is not None else "operands of any dtype"
+    need = "; ".join(f"{v}: K >= {MIN_K[v][bits]}" if bits is not None else
+                     f"{v}: " + ", ".join(f"K >= {MIN_K[v][w]} for {_WIDTH_NAMES[w]}" for w in widths) for v in MIN_K)
+    if len(rejecting) == len(MIN_K):
+        return f"tl.dot with K = {k} on {what}: Triton rejects it, 3.6 and 3.9 ({need})", True
+    others = [v for v in MIN_K if v not in rejecting]
+    if bits is not None:
+        verdict = f"Triton {' and '.join(rejecting)} rejects it, {' and '.join(others)} compiles it"
+    else:
+        verdict = f"Triton {' and '.join(rejecting)} rejects it for every dtype; " + "; ".join(
+            f"{v} compiles it only for {'/'.join(_WIDTH_NAMES[w] for w in widths if k >= MIN_K[v][w])} operands" for v in others)
+    return f"tl.dot with K = {k} on {what}: {verdict} ({need})", False
+
+
 class DotOperandTooSmall(Rule):
     """## What it does
     Flags a `tl.dot` whose operands break the checks Triton makes at compile time: a reduction
@@ -46,9 +72,11 @@ class DotOperandTooSmall(Rule):
     shapes (`tl.zeros`, `tl.arange` tiles, loads of them, constexpr launch values).
     The minimum K depends on the operand width and on the Triton version (NVIDIA backends):
     8-bit operands need K >= 32 and 16-bit ones K >= 16 in 3.6 and 3.9; fp32 operands need
-    K >= 16 in 3.6 but K >= 8 in 3.9, fp64 K >= 16 in 3.6 and K >= 4 in 3.9. A K that only
-    3.6 rejects, or whose verdict depends on a dtype the source does not show, is a warning
-    that names the versions.
+    K >= 16 in 3.6 but K >= 8 in 3.9, fp64 K >= 16 in 3.6 and K >= 4 in 3.9. The width comes
+    from the source (`tl.zeros(..., dtype)`, `.to(tl.float16)`); where it does not say, a
+    version is named only if it rejects K for every width: K = 16 on loaded operands is no
+    finding (16-bit and wider compile), K = 8 is a warning for 3.6 (3.9 compiles fp32/fp64).
+    A K that only 3.6 rejects is a warning that names the versions.
 
     ## Why is this bad?
     `semantic.dot` (triton/language/semantic.py, 3.6 and 3.9) asserts `Input shapes should
@@ -100,21 +128,10 @@ class DotOperandTooSmall(Rule):
             if k is None:
                 continue
             bits = bits_a if bits_a is not None else bits_b
-            widths = [bits] if bits is not None else [8, 16, 32, 64]
-            rejecting = [v for v in ("3.6", "3.9") if all(k < MIN_K[v][w] for w in widths)]
-            maybe = [v for v in ("3.6", "3.9") if v not in rejecting and any(k < MIN_K[v][w] for w in widths)]
-            width = f"{bits}-bit operands" if bits is not None else "operands"
-            need = ", ".join(f"{v}: K >= {MIN_K[v][bits]}" if bits is not None else
-                             f"{v}: K >= {min(MIN_K[v].values())}..{max(MIN_K[v].values())} by dtype" for v in ("3.6", "3.9"))
-            if rejecting == ["3.6", "3.9"]:
-                yield self.report(call, f"tl.dot with K = {k} on {width}: Triton rejects it, 3.6 and 3.9 ({need})")
-            elif rejecting or maybe:
-                detail = []
-                if rejecting:
-                    detail.append(f"Triton {' and '.join(rejecting)} rejects it")
-                if maybe:
-                    detail.append(f"Triton {' and '.join(maybe)} rejects it unless the operands are fp32/fp64")
-                yield self.report(call, f"tl.dot with K = {k} on {width}: {'; '.join(detail)} ({need})", fatal=False)
+            finding = _k_finding(k, bits)
+            if finding is not None:
+                message, fatal = finding
+                yield self.report(call, message, fatal=fatal)
 
     VALID = [
         """
@@ -142,6 +159,22 @@ def k(x_ptr):
     b = tl.zeros((16, 8), tl.float16)
     c = tl.dot(a, b)
     d = tl.dot(tl.zeros((2, 16, 16), tl.bfloat16), tl.zeros((2, 16, 32), tl.bfloat16))
+""",
+        # K = 16 on loaded operands of unknown dtype: 16-bit and wider compile (only 8-bit needs 32)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(a_ptr, b_ptr, c_ptr, BLOCK_K: tl.constexpr):
+    rk = tl.arange(0, BLOCK_K)
+    r = tl.arange(0, 16)
+    a = tl.load(a_ptr + r[:, None] * BLOCK_K + rk[None, :])
+    b = tl.load(b_ptr + rk[:, None] * 16 + r[None, :])
+    tl.store(c_ptr + r[:, None] * 16 + r[None, :], tl.dot(a, b))
+
+def launch(a, b, c):
+    k[(1,)](a, b, c, BLOCK_K=16)
 """,
         """
 import triton

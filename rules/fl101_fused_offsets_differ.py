@@ -31,10 +31,14 @@ class FusedOffsetsDiffer(Rule):
       `offs + HALF`, or one input shifted while another is read at the output's offsets.
 
     What does not: program terms (which row a program reads: cos/sin at `pid % seq_len`, a
-    weight row shared by all rows), a shift alone in a copy (where a view starts:
-    `x + offs - pad_left`), a remapped index (`offs // W`, `tl.where`, pads, upsampling) or a
-    gathered one (loaded from memory): those are not known, and unknown is never a finding.
-    The epilogue of a `tl.dot` is FL105's.
+    weight row shared by all rows, a page of a paged KV cache chosen by a block table), also
+    inside a sliced vector (`offs_t[:, None]` beside `(page * PAGE + offs_t)[:, None]`); a
+    stride chosen per program (`offs * tl.where(is_q, q_stride, k_stride)`); a shift alone in
+    a copy (where a view starts: `x + offs - pad_left`); a tile transposed in registers before
+    it is stored (`tl.trans`, `.T`, `tl.permute`: its load is compared on the axes where its
+    value lands); a remapped index (`offs // W`, `tl.where`, pads, upsampling) or a gathered
+    one (loaded from memory): those are not known, and unknown is never a finding. The
+    epilogue of a `tl.dot` is FL105's.
 
     ## Why is this bad?
     House rule: "Every fused op MUST use identical offset calculation" and "all tl.load/tl.store
@@ -67,7 +71,7 @@ class FusedOffsetsDiffer(Rule):
             output = group.output
             if computed_by_dot(kernel, output.access):
                 continue  # a matmul's epilogue: FL105
-            differing = [(m, compare(kernel, m.offsets, output.offsets, group)) for m in group.members]
+            differing = [(m, compare(kernel, m, output, group)) for m in group.members]
             differing = [(m, d) for m, d in differing if d is not None]
             for member, difference in differing:
                 key = member.offsets.key
@@ -164,6 +168,44 @@ def k(x_ptr, out_ptr, up_ptr, n, pad_left, BLOCK: tl.constexpr):
     tl.store(out_ptr + offs, x, mask=mask)
     tl.store(up_ptr + offs, tl.load(x_ptr + offs // 2, mask=mask), mask=mask)
 """,
+        # a paged KV cache: the page comes from the block table, the rows inside the page are the
+        # output's rows; a stride chosen per program (q or k) is a stride
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(cache_ptr, table_ptr, out_ptr, q_ptr, k_ptr, qo_ptr, ko_ptr, H_q, q_s, k_s, qo_s, ko_s,
+      stride_page, stride_out, D: tl.constexpr, PAGE: tl.constexpr):
+    seq = tl.program_id(0)
+    page = tl.program_id(1)
+    block = tl.load(table_ptr + seq * 64 + page).to(tl.int64)
+    rows = tl.arange(0, PAGE)
+    cols = tl.arange(0, D)
+    kv = tl.load(cache_ptr + block * stride_page + rows[:, None] * D + cols[None, :])
+    tl.store(out_ptr + (seq * 4096 + page * PAGE + rows)[:, None] * stride_out + cols[None, :], kv)
+    is_q = seq < H_q
+    src = tl.where(is_q, q_ptr, k_ptr)
+    dst = tl.where(is_q, qo_ptr, ko_ptr)
+    x = tl.load(src + seq * 128 + cols * tl.where(is_q, q_s, k_s))
+    tl.store(dst + seq * 128 + cols * tl.where(is_q, qo_s, ko_s), x * 2)
+""",
+        # a tile transposed in registers, stored where its value lands (tl.trans, .T, tl.permute)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, s_ptr, y_ptr, z_ptr, M, N, B: tl.constexpr):
+    rows = tl.program_id(0) * B + tl.arange(0, B)
+    cols = tl.program_id(1) * B + tl.arange(0, B)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
+    s = tl.load(s_ptr + cols[:, None] * M + rows[None, :])
+    tl.store(y_ptr + cols[:, None] * M + rows[None, :], x.T * s)
+    a = tl.arange(0, B)
+    t = tl.load(x_ptr + a[:, None, None] * B * B + a[None, :, None] * B + a[None, None, :] + rows[0])
+    tl.store(z_ptr + a[None, None, :] * B * B + a[:, None, None] * B + a[None, :, None], tl.permute(t, (1, 2, 0)))
+""",
     ]
     INVALID = [
         # one input shifted while another is read at the output's offsets
@@ -224,5 +266,31 @@ def k(x_ptr, r_ptr, out_ptr, N, B: tl.constexpr):
     x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])
     r = tl.load(r_ptr + rows[None, :] * N + cols[:, None])  # error
     tl.store(out_ptr + rows[:, None] * N + cols[None, :], x + r)
+""",
+        # a tile stored at transposed offsets without transposing it; the two halves of a page
+        # row of a paged cache; a half of a row read with a stride chosen per program
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, cache_ptr, table_ptr, out_ptr, q_ptr, k_ptr, o_ptr, H_q, q_s, k_s, M, N, stride_page,
+      D: tl.constexpr, HALF: tl.constexpr, B: tl.constexpr):
+    rows = tl.program_id(0) * B + tl.arange(0, B)
+    cols = tl.program_id(1) * B + tl.arange(0, B)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :])  # error
+    tl.store(y_ptr + cols[:, None] * M + rows[None, :], x * 2)
+    seq = tl.program_id(0)
+    block = tl.load(table_ptr + seq)
+    t = tl.arange(0, B)
+    d = tl.arange(0, D)
+    lo = tl.load(cache_ptr + block * stride_page + t[:, None] * D + d[None, :])
+    hi = tl.load(cache_ptr + block * stride_page + t[:, None] * D + (d + HALF)[None, :])  # error
+    tl.store(out_ptr + (seq * B + t)[:, None] * D + d[None, :], lo * hi)
+    src = tl.where(seq < H_q, q_ptr, k_ptr)
+    sd = tl.where(seq < H_q, q_s, k_s)
+    a = tl.load(src + seq * 128 + d * sd)
+    b = tl.load(src + seq * 128 + (d + HALF) * sd)  # error
+    tl.store(o_ptr + seq * 128 + d, a * b)
 """,
     ]

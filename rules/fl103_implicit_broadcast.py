@@ -128,6 +128,24 @@ def k(x_ptr, s_ptr, r_ptr, out_ptr, N, BM: tl.constexpr, BN: tl.constexpr):
     y = tl.exp(x - r[:, None])
     tl.store(out_ptr + rows[:, None] * N + cols[None, :], s.T * y)
 """,
+        # a row of per-m scales sliced explicitly `[None, :]` where the output's axis 1 is offs_m, and
+        # the same row transposed onto the rows of an [M, N] output
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, s_ptr, out_ptr, out2_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    s = tl.load(s_ptr + offs_m[None, :], mask=offs_m[None, :] < M, other=0.0)
+    x = tl.load(x_ptr + offs_n[:, None] * M + offs_m[None, :])
+    tl.store(out_ptr + offs_n[:, None] * M + offs_m[None, :], x * s)
+    y = tl.load(y_ptr + offs_m[:, None] * N + offs_n[None, :])
+    tl.store(out2_ptr + offs_m[:, None] * N + offs_n[None, :], y * s.T)
+""",
     ]
     INVALID = [
         # a per-row vector used bare lands on the columns

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from fuselint.model.fusion import DOTS, compare, computed_by_dot, device_function, foreign_vectors, fused_groups
+from fuselint.model.fusion import (DOTS, compare, computed_by_dot, device_function, flows_into, foreign_vectors,
+                                   fused_groups, product_tile, structured_dots)
 from fuselint.model.offsets import access_text, axis_vectors, canon_of, render_vector
 from fuselint.rule import Rule
 
@@ -16,11 +17,17 @@ class MatmulEpilogueIndexing(Rule):
     whose index vectors are not the output's `offs_m` / `offs_n` on the axis where its value
     lands (`s[:, None]` on the rows, a bare vector or `s.T` of a column on the columns;
     compared after inlining, strides taken out, as in FL101 and FL103), and, in a kernel with a
-    single `tl.dot`, an output tile axis that no program id
-    moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
+    single `tl.dot` whose product reaches the store through element-wise ops only (not
+    reshaped, reduced or moved: its axes are then M and N), an output tile axis that no
+    program id moves along (the grid does not cover M and N in 2-D). The A and B operands of `tl.dot` are
     not element-wise and are never compared. A 1-D grid whose program id is split into
     `pid_m`/`pid_n` (grouped ordering) covers both axes and is not flagged, nor is a
-    `@triton.jit` helper, whose tile comes from its callers' program ids.
+    `@triton.jit` helper, whose tile comes from its callers' program ids. An epilogue load is
+    compared with the store its value flows into (a kernel that stores a state beside its
+    output compares each with its own). A `tl.dot` that is not a matmul is left alone: one
+    with a triangular operand (built from a comparison of two index vectors: a cumulative sum
+    or product, a causal mask) or one feeding a state the loop carries and stores at each
+    step (a scan, a recurrence).
 
     ## Why is this bad?
     House rule: "Matmul fusion: 2D grid, `offs_m/offs_n` shared by bias add & activation".
@@ -51,14 +58,20 @@ class MatmulEpilogueIndexing(Rule):
         canon = canon_of(kernel)
         helper = device_function(kernel)
         reported: set[int] = set()
+        structured = structured_dots(kernel)
         for group in fused_groups(kernel):
             output = group.output
             if not computed_by_dot(kernel, output.access):
                 continue
+            feeding = flows_into(kernel, output.access)
+            if structured & feeding:
+                continue  # a scan or a recurrence computed with tl.dot, not a matmul and its epilogue
             for member in group.members:
                 if member.access.kind != "load" or id(member.access.call) in reported:
                     continue
-                difference = compare(kernel, member.offsets, output.offsets, group)
+                if id(member.access.call) not in feeding:
+                    continue  # feeds another of the kernel's outputs (a state beside the output)
+                difference = compare(kernel, member, output, group)
                 if difference is not None:
                     reported.add(id(member.access.call))
                     yield self.report(member.access.call,
@@ -78,6 +91,8 @@ class MatmulEpilogueIndexing(Rule):
                                       f"{_VERDICT}")
             if len(dots) != 1 or len(output.shape) != 2 or id(output.access.call) in reported or helper:
                 continue  # a helper's rows and columns come from its callers' program ids
+            if not product_tile(kernel, output.access):
+                continue  # reshaped, reduced or transformed on the way: its axes are not M and N
             axes = axis_vectors(kernel, output.access, 2)
             if axes is None or set(axes) != {0, 1}:
                 continue
@@ -195,6 +210,95 @@ def _tile(a_ptr, b_ptr, c_ptr, pid_n, N, K: tl.constexpr, BM: tl.constexpr, BN: 
 @triton.jit
 def mm(a_ptr, b_ptr, c_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
     _tile(a_ptr, b_ptr, c_ptr, tl.program_id(1), N, K, BM, BN)
+""",
+        # a chunked cumulative sum through a lower-triangular matrix: D whole in every program
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def chunk_cumsum(x_ptr, o_ptr, T, D: tl.constexpr, BT: tl.constexpr):
+    i_t = tl.program_id(0)
+    i_bh = tl.program_id(1)
+    o_t = i_t * BT + tl.arange(0, BT)
+    o_d = tl.arange(0, D)
+    m = o_t[:, None] < T
+    x = tl.load(x_ptr + i_bh * T * D + o_t[:, None] * D + o_d[None, :], mask=m, other=0.0)
+    tri = tl.where(tl.arange(0, BT)[:, None] >= tl.arange(0, BT)[None, :], 1.0, 0.0)
+    tl.store(o_ptr + i_bh * T * D + o_t[:, None] * D + o_d[None, :], tl.dot(tri, x), mask=m)
+""",
+        # a recurrence: the state is stored at every step and at the end, beside the gated output
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def chunk_state(q_ptr, k_ptr, v_ptr, g_ptr, h_ptr, o_ptr, ht_ptr, h0_ptr, T, NT, K: tl.constexpr, V: tl.constexpr,
+                BT: tl.constexpr, BV: tl.constexpr):
+    i_v = tl.program_id(0)
+    i_bh = tl.program_id(1)
+    o_k = tl.arange(0, K)
+    o_v = i_v * BV + tl.arange(0, BV)
+    h = tl.load(h0_ptr + i_bh * K * V + o_k[:, None] * V + o_v[None, :])
+    for i_t in range(0, NT):
+        o_t = i_t * BT + tl.arange(0, BT)
+        tl.store(h_ptr + (i_bh * NT + i_t) * K * V + o_k[:, None] * V + o_v[None, :], h)
+        q = tl.load(q_ptr + i_bh * T * K + o_t[:, None] * K + o_k[None, :])
+        k = tl.load(k_ptr + i_bh * T * K + o_t[None, :] * K + o_k[:, None])
+        v = tl.load(v_ptr + i_bh * T * V + o_t[:, None] * V + o_v[None, :])
+        g = tl.load(g_ptr + i_bh * T * V + o_t[:, None] * V + o_v[None, :])
+        tl.store(o_ptr + i_bh * T * V + o_t[:, None] * V + o_v[None, :], tl.dot(q, h.to(q.dtype)) * tl.exp(g))
+        h = h * 0.9 + tl.dot(k, v)
+    tl.store(ht_ptr + i_bh * K * V + o_k[:, None] * V + o_v[None, :], h)
+
+def launch(q, k, v, g, h, o, ht, h0, T, NT):
+    chunk_state[(1, 8)](q, k, v, g, h, o, ht, h0, T, NT, K=64, V=64, BT=64, BV=64)
+""",
+        # two outputs of one matmul, the product and a per-row amax: the bias feeds the product only
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm_amax(a_ptr, b_ptr, bias_ptr, c_ptr, amax_ptr, N, K: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_n = tl.program_id(1) * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    acc = tl.dot(a, b)
+    tl.store(amax_ptr + offs_m * 64 + tl.program_id(1), tl.max(tl.abs(acc), axis=1))
+    bias = tl.load(bias_ptr + offs_n)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc + bias[None, :])
+
+def launch(a, b, bias, c, amax, N):
+    mm_amax[(8, 8)](a, b, bias, c, amax, N, K=32, BM=64, BN=64)
+""",
+        # a product that is reshaped or reduced before it is stored: the stored axes are not M and N
+        # (a rotation by a small constant matrix, a router's top-1 over experts)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rotate(x_ptr, r_ptr, y_ptr, D: tl.constexpr, BM: tl.constexpr, R: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_d = tl.arange(0, D)
+    x = tl.load(x_ptr + offs_m[:, None] * D + offs_d[None, :])
+    r = tl.load(r_ptr + tl.arange(0, R)[:, None] * R + tl.arange(0, R)[None, :])
+    y = tl.dot(tl.reshape(x, (BM * D // R, R)), r)
+    tl.store(y_ptr + offs_m[:, None] * D + offs_d[None, :], tl.reshape(y, (BM, D)))
+
+@triton.jit
+def route(x_ptr, w_ptr, ids_ptr, E: tl.constexpr, D: tl.constexpr, BM: tl.constexpr):
+    offs_m = tl.program_id(0) * BM + tl.arange(0, BM)
+    offs_d = tl.arange(0, D)
+    x = tl.load(x_ptr + offs_m[:, None] * D + offs_d[None, :])
+    offs_e = tl.arange(0, E)
+    w = tl.load(w_ptr + offs_d[:, None] * E + offs_e[None, :])
+    logits = tl.dot(x, w)
+    top = tl.argmax(logits, axis=1)
+    tl.store(ids_ptr + offs_m[:, None] * 2 + tl.arange(0, 2)[None, :], tl.broadcast_to(top[:, None], (BM, 2)))
 """,
     ]
     INVALID = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fuselint.model.fusion import compare, fused_groups, not_elementwise_loads
+from fuselint.model.fusion import compare, fused_groups, not_elementwise_loads, product_tile, structured_dots
 from fuselint.model.module import ModuleModel
 from fuselint.model.offsets import boundary, mask_of, offsets_of
 
@@ -19,6 +19,12 @@ def kernel_of(body: str, params: str = "x_ptr, y_ptr, out_ptr, n, stride, HALF, 
 
 def offsets(kernel):
     return [offsets_of(kernel, access) for access in kernel.accesses]
+
+
+def member(group, index: int):
+    """The group member of the kernel's `index`-th load."""
+    loads = [m for m in group.members if m.access.kind == "load"]
+    return loads[index]
 
 
 def test_a_second_name_for_the_same_expression_and_operand_order_are_the_same_offsets():
@@ -44,7 +50,8 @@ tl.store(out_ptr + offs, a + b)
 """)
     a, b, out = offsets(k)
     assert a.key == out.key
-    difference = compare(k, b, out, fused_groups(k)[0])
+    group = fused_groups(k)[0]
+    difference = compare(k, member(group, 1), group.output, group)
     assert difference is not None and difference.kind == "shift" and "HALF" in difference.text()
 
 
@@ -87,10 +94,9 @@ a = tl.load(x_ptr + rows[:, None] * stride + cols[None, :])
 b = tl.load(y_ptr + rows[None, :] * stride + cols[:, None])
 tl.store(out_ptr + rows[:, None] * stride + cols[None, :], a + b)
 """)
-    a, b, out = offsets(k)
     group = fused_groups(k)[0]
-    assert compare(k, a, out, group) is None
-    assert compare(k, b, out, group).kind == "tile"
+    assert compare(k, member(group, 0), group.output, group) is None
+    assert compare(k, member(group, 1), group.output, group).kind == "tile"
 
 
 def test_masks_compare_as_sets_of_boundary_conditions():
@@ -117,3 +123,71 @@ tl.store(out_ptr + rows[:, None] * BLOCK + rows[None, :], tl.dot(a, b) + s)
 """)
     excluded = not_elementwise_loads(k)
     assert [id(access.call) in excluded for access in k.accesses] == [True, True, True, False]
+
+
+def test_vectors_are_compared_per_axis_whatever_program_terms_start_them():
+    """A page of a paged cache read at `t[:, None]` beside the output's `(page * B + t)[:, None]`
+    indexes with the same vector; a transposed read moves along axis 0 by axis 1's program term."""
+    k = kernel_of("""
+page = tl.program_id(0)
+block = tl.load(y_ptr + page)
+t = tl.arange(0, BLOCK)
+cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+rows = page * BLOCK + t
+a = tl.load(x_ptr + block * stride + t[:, None] * stride + cols[None, :])
+b = tl.load(x_ptr + rows[None, :] * stride + cols[:, None])
+c = tl.load(x_ptr + block * stride + t[:, None] * stride + (cols + HALF)[None, :])
+tl.store(out_ptr + rows[:, None] * stride + cols[None, :], a + b + c)
+""")
+    group = fused_groups(k)[0]
+    assert compare(k, member(group, 0), group.output, group) is None
+    assert compare(k, member(group, 1), group.output, group).kind == "tile"
+    shifted = compare(k, member(group, 2), group.output, group)
+    assert shifted.kind == "shift" and shifted.text() == "adds `HALF`"
+
+
+def test_a_stride_chosen_per_program_is_a_stride():
+    k = kernel_of("""
+pid = tl.program_id(0)
+offs = tl.arange(0, BLOCK)
+a = tl.load(x_ptr + pid * 64 + offs * tl.where(pid < n, stride, HALF))
+tl.store(out_ptr + pid * 64 + offs, a)
+""")
+    a, out = offsets(k)
+    assert a.key == out.key
+
+
+def test_a_tile_transposed_in_registers_is_compared_where_it_lands():
+    k = kernel_of("""
+rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+a = tl.load(x_ptr + rows[:, None] * stride + cols[None, :])
+b = tl.load(y_ptr + cols[:, None] * stride + rows[None, :])
+tl.store(out_ptr + cols[:, None] * n + rows[None, :], tl.permute(a, (1, 0)) + b)
+""")
+    group = fused_groups(k)[0]
+    assert compare(k, member(group, 0), group.output, group) is None
+    assert compare(k, member(group, 1), group.output, group) is None
+
+
+def test_scans_and_recurrences_are_not_matmuls():
+    k = kernel_of("""
+o = tl.arange(0, BLOCK)
+tri = tl.where(o[:, None] >= o[None, :], 1.0, 0.0)
+x = tl.load(x_ptr + o[:, None] * BLOCK + o[None, :])
+tl.store(out_ptr + o[:, None] * BLOCK + o[None, :], tl.dot(tri, x))
+h = tl.zeros((BLOCK, BLOCK), dtype=tl.float32)
+for i in range(n):
+    tl.store(y_ptr + i * stride + o[:, None] * BLOCK + o[None, :], h)
+    v = tl.load(x_ptr + i * stride + o[:, None] * BLOCK + o[None, :])
+    h = h * 0.5 + tl.dot(v, v)
+acc = tl.zeros((BLOCK, BLOCK), dtype=tl.float32)
+for i in range(n):
+    acc += tl.dot(x, tl.load(y_ptr + i * stride + o[:, None] * BLOCK + o[None, :]))
+tl.store(out_ptr + stride + o[:, None] * BLOCK + o[None, :], acc)
+tl.store(out_ptr + 2 * stride + o[:, None] * BLOCK + o[None, :], tl.reshape(acc, (BLOCK, BLOCK)))
+""")
+    dots = [c for c in k.tl_calls if c.name == "dot"]
+    assert [id(d.call) in structured_dots(k) for d in dots] == [True, True, False]
+    stores = [a for a in k.accesses if a.kind == "store"]
+    assert [product_tile(k, s) for s in stores[-2:]] == [True, False]

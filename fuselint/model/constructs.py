@@ -10,7 +10,9 @@ follows it:
   it is recorded as `guarded`. Conditions that may be constant are many (constexprs, dtype
   tests, `x is None`, an int parameter Triton specialized to 1), so every `if` guards unless
   its condition is certainly a tensor (a `tl.load`, `tl.program_id`, ... or a local bound
-  to one);
+  to one). A construct is `constexpr_guarded` when one of its `if`s is certainly constant
+  (built from constexpr parameters, literals, dtype and shape attributes, `is` tests): the
+  dispatch `if MODE == 0: ... else: raise ...` compiles for every MODE it handles;
 - statements after a `return` in the same block are dead code and never visited
   (`visit_compound_statement`): they are skipped.
 Computed once per kernel by one walk, on first use.
@@ -39,7 +41,8 @@ class Construct:
     what: str  # "a lambda", "a `try` statement"
     rejected_by: tuple[str, ...]  # Triton versions whose front end rejects it (of 3.6, 3.9)
     raiser: str  # the front-end function that raises, for messages
-    guarded: bool  # under an `if` on a compile-time constant: rejected only when that branch is taken
+    guarded: bool  # under an `if` that may be a compile-time constant: rejected only when that branch is taken
+    constexpr_guarded: bool  # under an `if` that certainly is one (a constexpr dispatch)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ _NO_VISITOR = {
 }
 _RANGES = {"range", "static_range"}
 _CONSTANT_CALLS = {"constexpr", "static_range", "cdiv", "dtype"}
+# Attributes of a tensor or dtype that are Python values at compile time (`x.dtype`,
+# `x_ptr.dtype.element_ty`, `x.shape[0]`, `x.dtype.primitive_bitwidth`).
+_STATIC_ATTRIBUTES = {"dtype", "element_ty", "shape", "type", "numel", "primitive_bitwidth", "itemsize", "value"}
+# Builtins Triton evaluates at compile time (`CodeGenerator.builtin_namespace`).
+_STATIC_BUILTINS = {"isinstance", "hasattr", "getattr", "len", "int", "float", "min", "max"}
 
 
 class _BodyScanner(Walker):
@@ -87,9 +95,10 @@ class _BodyScanner(Walker):
         self.kernel = kernel
         self.facts = facts
         self.guards = 0
+        self.constexpr_guards = 0
 
     def _add(self, node: cst.CSTNode, what: str, raiser: str = _GENERIC, versions=BOTH) -> None:
-        self.facts.constructs.append(Construct(node, what, versions, raiser, self.guards > 0))
+        self.facts.constructs.append(Construct(node, what, versions, raiser, self.guards > 0, self.constexpr_guards > 0))
 
     # dead code after `return` is never visited (visit_compound_statement) ---------------------
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
@@ -122,14 +131,81 @@ class _BodyScanner(Walker):
                 stack.append(node.value)
         return False
 
+    def _compile_time(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+        """True when the condition is certainly a Python value at compile time (`visit_If`
+        then visits only the branch it selects): literals, constexpr parameters, module
+        globals (Triton only lets a kernel read constexpr globals), `tl.*` names and
+        `tl.constexpr(...)`, dtype and shape attributes, `is` / `is not` tests, and `not`,
+        `and`, `or`, comparisons and arithmetic of those."""
+        if depth > 8:
+            return False
+        again = lambda child: self._compile_time(child, depth + 1)  # noqa: E731
+        if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
+            return True
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return True
+            param = self.kernel.param(node.value)
+            if param is not None:
+                return param.constexpr or self._passed_constant(param, depth + 1)
+            bound = self.kernel.bindings.get(node.value)
+            if not bound:
+                return True  # a module global: a constexpr, or Triton rejects the read itself
+            return all(b.kind == "assign" and b.value is not None and again(b.value) for b in bound)
+        if isinstance(node, cst.Attribute):
+            return node.attr.value in _STATIC_ATTRIBUTES or self.kernel.imports.qualname(node) is not None
+        if isinstance(node, cst.Subscript):
+            return again(node.value)
+        if isinstance(node, cst.Comparison):
+            if all(isinstance(t.operator, (cst.Is, cst.IsNot)) for t in node.comparisons):
+                return True  # `x is None`: visit_Compare answers a constexpr
+            return again(node.left) and all(again(t.comparator) for t in node.comparisons)
+        if isinstance(node, cst.UnaryOperation):
+            return again(node.expression)
+        if isinstance(node, (cst.BooleanOperation, cst.BinaryOperation)):
+            return again(node.left) and again(node.right)
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value.startswith("is_"):
+                return again(func.value)  # `x.dtype.is_fp8()`
+            name = self.kernel.imports.tl_function(func)
+            builtin = isinstance(func, cst.Name) and func.value in _STATIC_BUILTINS and func.value not in self.kernel.bindings
+            if name == "constexpr" or (builtin and func.value in ("isinstance", "hasattr")):
+                return True
+            return (name in _CONSTANT_CALLS or builtin) and all(again(a.value) for a in node.args)
+        return False
+
+    def _passed_constant(self, param, depth: int) -> bool:
+        """A parameter of a @triton.jit helper that every call in the module passes a
+        compile-time value (the helper is then specialized on it, as on a constexpr)."""
+        kernel = self.kernel
+        callers = kernel.module.callers_of(kernel)
+        if not callers or kernel.launches or depth > 8:
+            return False
+        position = next(i for i, p in enumerate(kernel.params) if p is param)
+        for caller in callers:
+            scanner = _BodyScanner(caller, BodyFacts())
+            for call, _ in caller.other_calls:
+                if not isinstance(call.func, cst.Name) or kernel.module.callee(caller, call.func.value) is not kernel:
+                    continue
+                keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param.name), None)
+                positional = [a.value for a in call.args if a.keyword is None and not a.star]
+                value = keyword if keyword is not None else positional[position] if position < len(positional) else None
+                if value is None or not scanner._compile_time(value, depth):
+                    return False
+        return True
+
     def visit_If(self, node: cst.If) -> bool:
         self.walk(node.test)
         static = not self._dynamic(node.test)
+        certain = static and self._compile_time(node.test)
         self.guards += static
+        self.constexpr_guards += certain
         self.walk(node.body)
         if node.orelse is not None:
             self.walk(node.orelse)
         self.guards -= static
+        self.constexpr_guards -= certain
         return False
 
     # names read ------------------------------------------------------------------------------
@@ -239,25 +315,53 @@ def body_facts(kernel: "Kernel") -> BodyFacts:
     return facts
 
 
-@once_per_owner
 def module_binds_unseen_names(module) -> bool:
     """True when the module can bind names the model does not see: a star import, or a use
     of `globals()`/`exec`/`setattr` at any level (then an unknown name may still exist)."""
-    scanner = _UnseenBindings()
+    return _module_scan(module).unseen_bindings
+
+
+def rewrites_kernel_source(module) -> bool:
+    """True when the file visibly rewrites a kernel's source before Triton compiles it: it
+    assigns `kernel.src = ...`, calls `kernel._unsafe_update_src(...)`, takes a function's
+    text (`inspect.getsource`) or runs code it built (`exec`). The kernel compiled is then not
+    the one written: a name it reads may be a placeholder filled in at run time
+    (`z = GENERATE_TEST_HERE`, `tl.store(y, OP(x))`)."""
+    return _module_scan(module).source_rewrites
+
+
+@once_per_owner
+def _module_scan(module) -> "_ModuleScan":
+    scanner = _ModuleScan()
     scanner.walk(module.module)
-    return scanner.found
+    return scanner
 
 
-class _UnseenBindings(Walker):
+class _ModuleScan(Walker):
     def __init__(self) -> None:
-        self.found = False
+        self.unseen_bindings = False
+        self.source_rewrites = False
 
     def visit_ImportStar(self, node: cst.ImportStar) -> None:
-        self.found = True
+        self.unseen_bindings = True
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute) and target.attr.value == "src":
+            self.source_rewrites = True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Name) and node.func.value in ("globals", "exec", "setattr", "vars", "locals"):
-            self.found = True
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if isinstance(func, cst.Name) and name in ("globals", "exec", "setattr", "vars", "locals"):
+            self.unseen_bindings = True
+        if name in ("_unsafe_update_src", "getsource", "exec"):
+            self.source_rewrites = True
 
 
 def bound_anywhere(module, name: str) -> bool:

@@ -97,22 +97,32 @@ def _broadcasts_to(shape: tuple, output: tuple) -> bool:
         return False
 
 
-def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], depth: int = 0) -> None:
-    """The ids of the tl.load calls whose value reaches `node` (through names and operations)."""
+def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], depth: int = 0,
+                 into_dots: bool = True) -> None:
+    """The ids of the nodes whose value reaches `node` (through names and operations: the
+    tl.load calls among them), with facts about the way: ("call", tl name), ("helper", name),
+    ("method", attribute), ("carried", id(loop)) for a value a loop carries from one iteration
+    to the next, ("index-compare",) for a comparison of two index vectors (a triangle).
+    `into_dots=False` stops at a tl.dot: what made its operands is left out."""
     if depth > 60 or id(node) in seen:
         return
     seen.add(id(node))
     canon = canon_of(kernel)
     if isinstance(node, cst.Name):
-        reaching = canon.reaching(node.value, canon.flow.names.get(id(node)))
+        place = canon.flow.names.get(id(node))
+        reaching = canon.reaching(node.value, place)
         for binding in reaching or ():
+            where = canon.flow.bound.get(id(binding.node))
+            if place is not None and where is not None and where.order > place.order:
+                loops = {r[0] for r in place.regions if r[1] == "loop"}
+                seen.update(("carried", r[0]) for r in where.regions if r[1] == "loop" and r[0] in loops)
             if binding.value is not None and binding.kind in ("assign", "aug", "unpack", "with"):
-                _loads_under(kernel, binding.value, seen, depth + 1)
+                _loads_under(kernel, binding.value, seen, depth + 1, into_dots)
             if binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
                 before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
                 for earlier in before or ():
                     if earlier.value is not None:
-                        _loads_under(kernel, earlier.value, seen, depth + 1)
+                        _loads_under(kernel, earlier.value, seen, depth + 1, into_dots)
         return
     from fuselint.model.walk import children
 
@@ -120,34 +130,42 @@ def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], dep
         name = kernel.imports.tl_function(node.func)
         if name is not None:
             seen.add(("call", name))
+            if name in DOTS and not into_dots:
+                return
         elif isinstance(node.func, cst.Name) and node.func.value not in HOST_BUILTINS:
             seen.add(("helper", node.func.value))
+        elif isinstance(node.func, cst.Attribute):
+            seen.add(("method", node.func.attr.value))  # x.trans(), x.reshape(...)
+    elif isinstance(node, cst.Attribute) and node.attr.value == "T":
+        seen.add(("method", "T"))
+    elif isinstance(node, cst.Comparison):
+        sides = [node.left] + [target.comparator for target in node.comparisons]
+        if sum(canon.facts(canon.key(side))[0] for side in sides) >= 2:
+            seen.add(("index-compare",))
     for child in children(node):
         if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
                                                                           cst.Index, cst.Slice, cst.ComparisonTarget)):
-            _loads_under(kernel, child, seen, depth + 1)
+            _loads_under(kernel, child, seen, depth + 1, into_dots)
 
 
 def computed_by_dot(kernel: "Kernel", store: "Access") -> bool:
     """Does a store's value come out of a tl.dot in this kernel (a matmul's epilogue)?"""
-    if store.value is None:
-        return False
-    seen: set = set()
-    _loads_under(kernel, store.value, seen)
-    return any(isinstance(item, tuple) and item[0] == "call" and item[1] in DOTS for item in seen)
+    return any(isinstance(item, tuple) and item[0] == "call" and item[1] in DOTS for item in flows_into(kernel, store))
 
 
 def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
     """Does a store's value come out of a tl.dot or a reduction (a matmul's or a norm's
     result, not an element-wise op of the loads beside it)?"""
-    if store.value is None:
-        return False
-    seen: set = set()
-    _loads_under(kernel, store.value, seen)
+    return _changed_by(kernel, flows_into(kernel, store), DOTS | REDUCTIONS)
+
+
+def _changed_by(kernel: "Kernel", seen: set, ops: set[str]) -> bool:
+    """Does a way (`_loads_under`) hold one of `ops` (a tl function or a method), or a helper
+    that is not element-wise (or not known)?"""
     for item in seen:
         if not isinstance(item, tuple):
             continue
-        if item[0] == "call" and item[1] in DOTS | REDUCTIONS:
+        if item[0] in ("call", "method") and item[1] in ops:
             return True
         if item[0] == "helper":
             helper = kernel.module.callee(kernel, item[1])
@@ -156,16 +174,66 @@ def _computed_by_dot_or_reduction(kernel: "Kernel", store: "Access") -> bool:
     return False
 
 
+def flows_into(kernel: "Kernel", store: "Access", into_dots: bool = True) -> set:
+    """What reaches a store's value (`_loads_under`): node ids and facts about the way
+    (computed once per store)."""
+    cache = kernel.__dict__.setdefault("_flows_into", {})
+    key = (id(store.call), into_dots)
+    if key not in cache:
+        seen: set = set()
+        if store.value is not None:
+            _loads_under(kernel, store.value, seen, into_dots=into_dots)
+        cache[key] = seen
+    return cache[key]
+
+
+def _dot_operands(call: cst.Call) -> list[cst.BaseExpression]:
+    positional = [a.value for a in call.args if a.keyword is None][:2]
+    return positional + [a.value for a in call.args if a.keyword is not None and a.keyword.value in ("input", "other", "a", "b")]
+
+
+def product_tile(kernel: "Kernel", store: "Access") -> bool:
+    """Does a store write the tile of a `tl.dot`'s product, changed element by element only
+    (no reshape, transpose, reduction, or helper that is not element-wise between the dot and
+    the store)?"""
+    seen = flows_into(kernel, store, into_dots=False)
+    return not _changed_by(kernel, seen, REDUCTIONS | _REARRANGING | {"T"})
+
+
+@once_per_owner
+def structured_dots(kernel: "Kernel") -> set[int]:
+    """Ids of the tl.dot calls that are not a plain matmul: a product with a triangular or
+    banded operand (computed from a comparison of two index vectors: a cumulative sum or
+    product, a causal mask), or one that feeds a state its loop carries and stores at every
+    step (a recurrence, a chunked scan: `tl.store(h_ptrs, h)` then `h = h * decay +
+    tl.dot(k, v)`)."""
+    dots = [c for c in kernel.tl_calls if c.name in DOTS]
+    found: set[int] = set()
+    for dot in dots:
+        seen: set = set()
+        for operand in _dot_operands(dot.call):
+            _loads_under(kernel, operand, seen)
+        if ("index-compare",) in seen:
+            found.add(id(dot.call))
+    for access in kernel.accesses:
+        if access.kind != "store" or not access.loops:
+            continue
+        seen = flows_into(kernel, access)
+        carried = {item[1] for item in seen if isinstance(item, tuple) and item[0] == "carried"}
+        for loop in access.loops:
+            if id(loop.node) in carried:
+                found.update(id(d.call) for d in dots if id(d.call) in seen and any(l.node is loop.node for l in d.loops))
+    return found
+
+
 @once_per_owner
 def not_elementwise_loads(kernel: "Kernel") -> set[int]:
     """Ids of the loads whose values reach a tl.dot operand or a reduction's input."""
     seen: set[int] = set()
     for tl_call in kernel.tl_calls:
         if tl_call.name in DOTS:
-            for arg in [a for a in tl_call.call.args if a.keyword is None][:2] + [
-                a for a in tl_call.call.args if a.keyword is not None and a.keyword.value in ("input", "other", "a", "b")
-            ]:
-                _loads_under(kernel, arg.value, seen)
+            for operand in _dot_operands(tl_call.call):
+                _loads_under(kernel, operand, seen)
         elif tl_call.name in REDUCTIONS:
             for arg in tl_call.call.args[:1]:
                 _loads_under(kernel, arg.value, seen)
@@ -241,16 +309,21 @@ def same_indexing(member: Offsets, output: Offsets) -> bool:
     return set(member.tile) == set(output.tile) and member.shift == output.shift
 
 
-def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | None" = None) -> Difference | None:
+def compare(kernel: "Kernel", member: Member, output: Member, group: "Group | None" = None) -> Difference | None:
     """How `member`'s offsets differ from the output's inside the tile, when they certainly do:
     other index vectors, or another constant shift of the same tensor. None when they agree or
     the difference is not known.
 
     - Program terms are not compared: they choose which tile a program reads (cos/sin rows by
-      `pid % seq_len`, a weight row shared by all rows), the broadcast of an operand over
-      programs.
-    - Index vectors are compared as a set: `(i0 + offs) * stride_row + (j0 + offs) * stride_col`
-      (a diagonal) indexes with the one vector `offs`.
+      `pid % seq_len`, a weight row shared by all rows, a page of a paged cache chosen by a
+      block table), the broadcast of an operand over programs; also inside a sliced vector
+      (`offs_bs[:, None]` beside `(page * BS + offs_bs)[:, None]`), unless the member moves
+      along one axis by the program term of another (a transposed read).
+    - Index vectors are compared as a set, per axis: `(i0 + offs) * stride_row + (j0 + offs) *
+      stride_col` (a diagonal) indexes with the one vector `offs`. A load whose value reaches
+      the store transposed (`tl.trans`, `.T`, `tl.permute`) is compared on the axes where it
+      lands; when its value is moved otherwise (a reshape, a split), only a constant shift of
+      the same vectors is a difference.
     - A remapped index (`offs // W`, `tl.where(...)`, `tl.minimum(...)`: pads, upsampling,
       rolls), an index loaded from memory (a gather) or a join of bindings is not known.
     - A constant shift is another offsets where the fused ops disagree: the same tensor is
@@ -260,26 +333,93 @@ def compare(kernel: "Kernel", member: Offsets, output: Offsets, group: "Group | 
       diagonal from `a + i0 + offs`, a slice into `kv_cache + kv_lora_rank + idx`) is where a
       view starts, not a second indexing of fused ops."""
     canon = canon_of(kernel)
-    extra = Counter(set(member.tile) - set(output.tile)) + (member.shift - output.shift)
-    missing = Counter(set(output.tile) - set(member.tile)) + (output.shift - member.shift)
+    mine, theirs = member.offsets, output.offsets
+    extra = Counter(set(mine.tile) - set(theirs.tile)) + (mine.shift - theirs.shift)
+    missing = Counter(set(theirs.tile) - set(mine.tile)) + (theirs.shift - mine.shift)
     if not extra and not missing:
         return None
+    placement = _placement(kernel, member, output)
+    if placement is None and set(mine.tile) != set(theirs.tile):
+        return None  # its value reaches the store moved in a way not followed, by other vectors
     for term in list(extra) + list(missing):
         _, _, unknown, load = canon.facts(term)
         if unknown or load or canon.is_remap(term):
             return None
-    if set(member.tile) != set(output.tile):
-        return Difference(extra, missing, "tile")
-    if member.base == output.base or group is None:
+    if set(mine.tile) != set(theirs.tile):
+        shifts = _shift_difference(kernel, member, output, placement)
+        if shifts is None:
+            return Difference(extra, missing, "tile")
+        extra, missing = shifts  # the same vectors: only constants and program terms differ
+        if not extra and not missing:
+            return None
+    if mine.base == theirs.base or group is None:
         return Difference(extra, missing, "shift")
-    others = [m for m in group.members if m.offsets is not member]
-    if any(m.offsets.base == member.base and m.offsets.shift == output.shift and set(m.offsets.tile) == set(member.tile)
-           for m in others):
+    others = [m for m in group.members if m is not member and m is not output]
+    if any(m.offsets.base == mine.base and _at_output_offsets(kernel, m, output) for m in others):
         return Difference(extra, missing, "shift")  # this tensor is also accessed unshifted
-    adds_shift = bool(member.shift - output.shift)
-    if adds_shift and any(m.access.kind == "load" and same_indexing(m.offsets, output) for m in others):
+    if extra and any(m.access.kind == "load" and _at_output_offsets(kernel, m, output) for m in others):
         return Difference(extra, missing, "shift")  # another input is read at the output's offsets
     return None
+
+
+def _at_output_offsets(kernel: "Kernel", member: Member, output: Member) -> bool:
+    if same_indexing(member.offsets, output.offsets):
+        return True
+    placement = _placement(kernel, member, output)
+    return placement is not None and _shift_difference(kernel, member, output, placement) == (Counter(), Counter())
+
+
+def _placement(kernel: "Kernel", member: Member, output: Member) -> tuple | None:
+    """The output axis on which each axis of a load's value lands: the identity, unless the
+    store's value moves elements (`tl.trans`, `.T`, `tl.permute`, a reshape); then where
+    `landing_axes` follows it, None where it does not. Two stores write where they write:
+    compared in place."""
+    identity = tuple(range(len(output.shape)))
+    if member.access.kind != "load" or not _moves_elements(kernel, output.access):
+        return identity
+    return landing_axes(kernel, member.access, output, full_rank=True)
+
+
+def _moves_elements(kernel: "Kernel", store: "Access") -> bool:
+    """Does a store's value come through an op that moves elements to other positions?"""
+    return any(isinstance(item, tuple) and item[0] in ("call", "method") and item[1] in _REARRANGING | {"T"}
+               for item in flows_into(kernel, store))
+
+
+def _shift_difference(kernel: "Kernel", member: Member, output: Member, placement: tuple) -> tuple | None:
+    """When each axis of `member` holds the index vector of the output's axis it lands on
+    (`placement`), whatever program terms start them: the constants only the member adds and
+    those only the output has (outside the vectors and inside them: `(offs_d + HALF)[None,
+    :]`). None when an axis holds another vector, or moves by the program term the output has
+    on another axis (a transposed read of a square tile)."""
+    from fuselint.model.offsets import axis_vectors, outside_constants
+
+    canon = canon_of(kernel)
+    mine = axis_vectors(kernel, member.access, len(member.shape))
+    theirs = axis_vectors(kernel, output.access, len(output.shape))
+    constants, other_constants = outside_constants(kernel, member.access), outside_constants(kernel, output.access)
+    if mine is None or theirs is None or constants is None or other_constants is None:
+        return None
+
+    def parts(vector: set) -> tuple[set, Counter, set]:
+        tiles = {t for t in vector if canon.facts(t)[0]}
+        static = Counter(t for t in vector if canon.is_static(t))
+        return tiles, static, vector - tiles - set(static)
+
+    landed = {placement[axis]: parts(vector) for axis, vector in mine.items() if axis < len(placement)}
+    if len(landed) != len(mine):
+        return None
+    extra, missing = constants - other_constants, other_constants - constants
+    for axis in set(landed) | set(theirs):
+        tiles, static, programs = landed.get(axis, (set(), Counter(), set()))
+        other_tiles, other_static, other_programs = parts(theirs.get(axis, set()))
+        if tiles != other_tiles:
+            return None
+        elsewhere = set().union(*(parts(v)[2] for a, v in theirs.items() if a != axis))
+        if programs & (elsewhere - other_programs):
+            return None  # moves along this axis by the program term of another: transposed
+        extra, missing = extra + (static - other_static), missing + (other_static - static)
+    return extra, missing
 
 
 # tl functions applied element by element: their tensor arguments broadcast to the result
@@ -288,12 +428,14 @@ _ELEMENTWISE = {"where", "maximum", "minimum", "exp", "exp2", "log", "log2", "sq
 _VALUE_METHODS = {"to", "cast"}
 
 
-def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple | None:
+def landing_axes(kernel: "Kernel", operand: "Access", output: Member, full_rank: bool = False) -> tuple | None:
     """The output axis on which each axis of a broadcast operand's loaded value lands, on its
-    way to the output's store: sliced (`s[:, None]`: axis 0), transposed (`tl.trans`, `.T`),
-    or right-aligned by an element-wise op (a bare 1-D vector lands on the last axis). None
-    when the value reaches the store on no such path (through a helper, a reshape, a dot), or
-    on two paths that place it differently."""
+    way to the output's store: sliced (`s[:, None]`: axis 0), transposed (`tl.trans`,
+    `tl.permute`, `.T`), or right-aligned by an element-wise op (a bare 1-D vector lands on
+    the last axis). None when the value reaches the store on no such path (through a helper, a
+    reshape, a dot), or on two paths that place it differently. `full_rank`: the loaded value
+    has the output's rank (a fused member), and so has every value it flows into on the way
+    (broadcasting never lowers a rank) when the model does not know their shapes."""
     store = output.access
     if store.value is None:
         return None
@@ -313,11 +455,15 @@ def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple |
         parts = []
         if isinstance(node, cst.BinaryOperation):
             parts = [node.left, node.right]
+        elif isinstance(node, cst.UnaryOperation):
+            parts = [node.expression]
         elif isinstance(node, cst.Call):
             name = kernel.imports.tl_function(node.func)
-            if name == "trans" or name in _ELEMENTWISE or (name or "").startswith(("math.", "extra.")):
+            if name in ("trans", "permute"):
+                parts = [a.value for a in node.args if a.keyword is None and not a.star][:1]
+            elif name in _ELEMENTWISE or (name or "").startswith(("math.", "extra.")):
                 parts = [a.value for a in node.args if a.keyword is None and not a.star]
-            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS:
+            elif name is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _VALUE_METHODS | {"trans", "permute"}:
                 parts = [node.func.value]
         ranks = [rank_of(part, depth + 1) for part in parts]
         return max(ranks) if ranks and None not in ranks else None
@@ -325,6 +471,8 @@ def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple |
     def ranked(node, place: tuple) -> tuple | None:
         """`place` for an operand of an element-wise op: right-aligned by the node's rank."""
         rank = rank_of(node)
+        if rank is None and full_rank:
+            return place
         if rank is None or rank > len(place):
             return None
         return place[len(place) - rank:]
@@ -369,8 +517,12 @@ def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple |
         elif isinstance(node, cst.Call):
             name = kernel.imports.tl_function(node.func)
             args = [a.value for a in node.args if a.keyword is None and not a.star]
-            if name == "trans" and len(args) == 1:
-                walk(args[0], tuple(reversed(place)), depth + 1)
+            method = node.func.attr.value if name is None and isinstance(node.func, cst.Attribute) else None
+            if name in ("trans", "permute") or method in ("trans", "permute"):
+                value, dims = (args[0], node.args[1:]) if name is not None and args else (node.func.value, node.args)
+                order = _dims(dims, len(place))
+                if order is not None:  # result axis i is the value's axis order[i]
+                    walk(value, tuple(place[order.index(axis)] for axis in range(len(place))), depth + 1)
             elif name == "broadcast_to" and args:
                 walk(args[0], ranked(args[0], place), depth + 1)
             elif name is not None and (name in _ELEMENTWISE or name.startswith(("math.", "extra."))):
@@ -381,6 +533,20 @@ def landing_axes(kernel: "Kernel", operand: "Access", output: Member) -> tuple |
 
     walk(store.value, ranked(store.value, tuple(range(rank))))
     return found.pop() if len(found) == 1 else None
+
+
+def _dims(args, rank: int) -> list[int] | None:
+    """The permutation of `tl.trans(x, 1, 0)`, `tl.permute(x, (1, 0))`, `x.permute(...)`, `dims=...`;
+    reversed axes for a bare 2-D `tl.trans(x)`; None when not a permutation of literal axes."""
+    values = [a.value for a in args if not a.star]
+    if len(values) == 1 and isinstance(values[0], (cst.Tuple, cst.List)):
+        values = [e.value for e in values[0].elements]
+    if not values:
+        return [1, 0] if rank == 2 else None
+    if not all(isinstance(v, cst.Integer) for v in values):
+        return None
+    order = [int(v.evaluated_value) for v in values]
+    return order if sorted(order) == list(range(rank)) else None
 
 
 def foreign_vectors(kernel: "Kernel", operand: Member, output: Member) -> list | None:

@@ -734,17 +734,14 @@ def axis_vectors(kernel: "Kernel", access: "Access", rank: int) -> dict | None:
     """The index vector of each tile axis of an access, strides taken out: axis -> the set of
     the vector's terms (`offs_m[:, None] * stride` gives axis 0 the terms of offs_m). An
     unsliced vector sits on the last axis, as broadcasting puts it; on a 1-D tile every term
-    is the one axis's. None when the pointer has no single base parameter."""
+    is the one axis's. None when the pointer has no single base (a parameter, or a `tl.where`
+    choice of parameters)."""
     offsets = offsets_of(kernel, access)
     if offsets is None:
         return None
     canon = canon_of(kernel)
-    terms = _terms(canon.key(access.pointer))
-    rest = [t for t in terms if t != ("param", offsets.base)]
-    if len(rest) != len(terms) - 1:
-        return None
     axes: dict[int, set] = {}
-    for piece in _strip_strides(canon, rest, keep_subs=True):
+    for piece in _sliced_terms(kernel, access, offsets):
         inner = piece[1] if piece[0] == "neg" else piece
         if inner[0] == "sub" and list(inner[2]).count(":") == 1 and len(inner[2]) == rank:
             axis = list(inner[2]).index(":")
@@ -755,10 +752,31 @@ def axis_vectors(kernel: "Kernel", access: "Access", rank: int) -> dict | None:
     return axes
 
 
+def _sliced_terms(kernel: "Kernel", access: "Access", offsets: Offsets) -> list[Key]:
+    """An access's index terms, strides taken out, sliced vectors kept whole."""
+    terms = _terms(canon_of(kernel).key(access.pointer))
+    rest = list(terms)
+    rest.remove(offsets.base_term)
+    return _strip_strides(canon_of(kernel), rest, keep_subs=True)
+
+
+def outside_constants(kernel: "Kernel", access: "Access") -> Counter | None:
+    """The constant terms of an access's offsets that are not inside a sliced vector
+    (`x_ptr + HALF + offs[:, None]` has `HALF`, `x_ptr + (offs + HALF)[:, None]` none); None
+    when the pointer has no base."""
+    offsets = offsets_of(kernel, access)
+    if offsets is None:
+        return None
+    canon = canon_of(kernel)
+    return Counter(t for t in _sliced_terms(kernel, access, offsets) if canon.is_static(t))
+
+
 def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0, keep_subs: bool = False) -> list[Key]:
-    """Index terms without their stride factors. A product keeps its varying factors; when
-    one is left and it is a sum, its terms are index terms of their own
-    (`(offs + HALF) * stride` gives the terms of `offs` and `HALF`)."""
+    """Index terms without their stride factors. A product keeps its varying factors (of an
+    index vector's product, only those that vary inside the tile: a stride chosen per program,
+    `offs * tl.where(is_q, q_stride, k_stride)`, is a stride); when one is left and it is a
+    sum, its terms are index terms of their own (`(offs + HALF) * stride` gives the terms of
+    `offs` and `HALF`)."""
     out: list[Key] = []
     for term in terms:
         negative = term[0] == "neg"
@@ -766,6 +784,8 @@ def _strip_strides(canon: Canon, terms: list[Key], depth: int = 0, keep_subs: bo
         sign = (lambda k: _negate(k)) if negative else (lambda k: k)
         if inner[0] == "prod" and not canon.is_static(inner):
             varying = [f for f in bag_items(inner) if not canon.is_static(f)]
+            if canon.facts(inner)[0]:
+                varying = [f for f in varying if canon.facts(f)[0] or canon.facts(f)[2]]
             inner = varying[0] if len(varying) == 1 else _bag("prod", varying)
             if inner[0] == "sum" and not canon.facts(inner)[0]:
                 # `(s - 1) * seg_stride`: a row chosen per program or iteration, one program

@@ -61,6 +61,8 @@ OPERATORS = [
              "_fl_m = tl.load({ptr} + tl.arange(0, 16)[:, None] + tl.arange(0, 16)[None, :], mask=tl.arange(0, 32) < 8)",
              needs_pointer=True),
     Operator("absent-tl-function", "error", "_fl_m = tl.tanh(tl.zeros((16,), dtype=tl.float32))"),
+    Operator("raise", "error", "raise ValueError(\"fl\")"),
+    Operator("raise-under-tensor-if", "error", "if tl.program_id(0) > 1000000:\n    raise ValueError(\"fl\")"),
     # in place: the kernel's own code changed where it stands (seeds without such code are skipped)
     Operator("own-arange-extent-48", "error", "", rewrite="arange-extent"),
     Operator("own-loop-break", "error", "", rewrite="loop-break"),
@@ -90,6 +92,13 @@ OPERATORS = [
     Operator("load-mask-other", "look-alike", "_fl_m = tl.load({ptr} + tl.arange(0, 16), mask=tl.arange(0, 16) < 8, other=0.0)",
              needs_pointer=True),
     Operator("lambda-in-constant-false-branch", "look-alike", "if False:\n    _fl_m = lambda _fl_v: _fl_v"),
+    Operator("raise-in-constexpr-dispatch", "look-alike",
+             "if tl.constexpr(2) == 1:\n    _fl_m = 1\nelif tl.constexpr(2) == 2:\n    _fl_m = 2\nelse:\n    raise ValueError(\"fl\")"),
+    Operator("raise-in-helper-dispatch", "look-alike", "_fl_m = _fl_pick(1.0, 0)",
+             module="@triton.jit\ndef _fl_pick(v, MODE):\n    if MODE == 0:\n        r = v\n    else:\n"
+                    "        raise ValueError(\"fl\")\n    return r"),
+    Operator("raise-under-dtype-test", "look-alike",
+             "if {ptr}.dtype.element_ty.primitive_bitwidth > 64:\n    raise ValueError(\"fl\")", needs_pointer=True),
     Operator("libdevice-tanh", "look-alike", "_fl_m = libdevice.tanh(tl.zeros((16,), dtype=tl.float32))",
              module="from triton.language.extra import libdevice"),
 ]
