@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.findings import Edit
-from fuselint.model.divisibility import checked_multiples, exact_by_construction, form
+from fuselint.model.divisibility import (checked_multiples, exact_by_construction, form, integer_value,
+                                        names_checked_anywhere, numel_multiple, product_key)
 from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
@@ -94,14 +95,24 @@ def _divisor_value(launch, divisor: cst.BaseExpression) -> cst.BaseExpression:
     return divisor
 
 
-def _exact(launch, cause: cst.BaseExpression, scope) -> bool:
-    """Is the division exact: by construction, or checked on the host before the launch? Then
-    it is 0 only when the numerator is (an empty input)."""
+def _exact(module, launch, cause: cst.BaseExpression, scope) -> bool:
+    """Is the division exact, or never 0: by construction, by known values (`size = 1024` then
+    `size // 128`; a block of 1), or checked on the host before the launch? Then it is 0 only
+    when the numerator is (an empty input). `a // s // b` is exact where `a % (s * b) == 0`."""
     numerator, divisor = _division(cause)
+    if (code_of(numerator), code_of(divisor)) in names_checked_anywhere(module):
+        return True
     divisor = _divisor_value(launch, divisor)
+    top, bottom = integer_value(numerator, scope), integer_value(divisor, scope)
+    if bottom == 1 or (top is not None and bottom and top // bottom > 0):
+        return True
     if exact_by_construction(numerator, divisor, scope):
         return True
-    return (form(numerator, scope), form(divisor, scope)) in checked_multiples(launch)
+    divisors = [divisor]
+    while isinstance(numerator, cst.BinaryOperation) and isinstance(numerator.operator, cst.FloorDivide):
+        numerator, divisors = numerator.left, [numerator.right, *divisors]
+    key, checked = product_key(divisors, scope), checked_multiples(launch)
+    return (form(numerator, scope), key) in checked or numel_multiple(numerator, key, checked, scope)
 
 
 def _mentions(key, atom) -> bool:
@@ -186,7 +197,11 @@ class GridMayBeZero(Rule):
     is exact is not flagged, since it is 0 only for an empty input: by construction
     (`x.numel() // x.shape[-1]` rows: a numel divided by tensor dimensions, `(B * S) // S`), or
     checked by the host before the launch (`assert N % BLOCK == 0`, `torch._check(...)`,
-    `if N % BLOCK: raise ...` or `return ...`, a launch under `if N % BLOCK == 0:`).
+    `if N % BLOCK: raise ...` or `return ...`, a launch under `if N % BLOCK == 0:`; `a // s // b`
+    checked as `a % (s * b)`; `x.numel() // B` where a dimension of x is checked), or stated by
+    another function of the module on the same names (`assert S % chunk_size == 0` in the
+    function the wrapper calls next). Nor is one whose values the host knows and that is not 0
+    (`size = 1024` then `size // 128`), nor a division by 1.
 
     ## Why is this bad?
     House rule: "Grid size MUST be > 0". A zero grid launches no program: the kernel silently
@@ -229,13 +244,43 @@ class GridMayBeZero(Rule):
 
             for axis, (dim, scope) in enumerate(grid_dimensions(module, launch) or ()):
                 cause = zero_cause(dim, scope, is_block)
-                if cause is None or not isinstance(cause, cst.Integer) and _exact(launch, cause, scope):
+                if cause is None or not isinstance(cause, cst.Integer) and _exact(module, launch, cause, scope):
                     continue
                 fix, why = _cdiv(module, launch, cause, scope, axis) if not isinstance(cause, cst.Integer) else (None, "")
                 yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
                                          f"use triton.cdiv(...) or max(1, ...){why}", fix=fix)
 
     VALID = [
+        # values the host knows, a block of one row, a chained division checked as a product, a
+        # numel whose last dimension is checked, a contract stated by the function called next
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    pass
+
+def check_chunks(S, chunk_size):
+    assert S % chunk_size == 0
+
+def launch(x, q_len, stride, S, chunk_size, fast):
+    if fast:
+        BLOCK = 128
+    else:
+        BLOCK = 128
+    size = 1024
+    k[(size // BLOCK,)](x, size, BLOCK=BLOCK)
+    ROWS = 1
+    k[(x.shape[0] // ROWS,)](x, size, BLOCK=ROWS)
+    assert q_len % (stride * 64) == 0
+    k[(q_len // stride // 64,)](x, q_len, BLOCK=64)
+    if x.shape[-1] % 128 != 0:
+        raise ValueError("the last dimension must be a multiple of 128")
+    k[(x.numel() // 128,)](x, size, BLOCK=128)
+    k[(S // chunk_size,)](x, S, BLOCK=chunk_size)
+    check_chunks(S, chunk_size)
+""",
         """
 import triton
 import triton.language as tl
@@ -338,6 +383,21 @@ def checks(x):
 """,
     ]
     INVALID = [
+        # a known size below the block, and a chain checked for one factor only
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    pass
+
+def launch(x, q_len, stride):
+    size = 64
+    k[(size // 128,)](x, size, BLOCK=128)  # error
+    assert q_len % stride == 0
+    k[(q_len // stride // 64,)](x, q_len, BLOCK=64)  # error
+""",
         # checks of another size, another block, or a test that does not leave the function
         """
 import triton

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from fuselint.model.memo import once_per_owner
 from fuselint.model.source import code_of
 
 if TYPE_CHECKING:
@@ -73,6 +74,46 @@ def form(node: cst.BaseExpression, scope: "Scope", seen: frozenset = frozenset()
     return code_of(node)
 
 
+def integer_value(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> int | None:
+    """The integer a host expression always has: a literal, a name every binding of which (in
+    the innermost scope binding it, a parameter excluded) is the same integer (`BLOCK = 128` in
+    both branches of an `if`), or `+ - * //` of such; None when it can vary or is unknown."""
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(node, cst.Integer):
+        return node.evaluated_value
+    if isinstance(node, cst.Name):
+        while scope is not None and node.value not in scope.assignments and node.value not in scope.unpacked:
+            if node.value in scope.params():
+                return None
+            scope = scope.parent
+        values = scope.assignments.get(node.value) if scope is not None else None
+        if not values or any(v is None for v in values):
+            return None
+        found = {integer_value(v, scope, depth + 1) for v in values}
+        return found.pop() if len(found) == 1 and None not in found else None
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide):
+        left, right = integer_value(node.left, scope, depth + 1), integer_value(node.right, scope, depth + 1)
+        if left is None or right is None:
+            return None
+        if isinstance(node.operator, cst.FloorDivide):
+            return left // right if right else None
+        return {cst.Add: left + right, cst.Subtract: left - right, cst.Multiply: left * right}[type(node.operator)]
+    return None
+
+
+def product_key(factors: list[cst.BaseExpression], scope: "Scope") -> tuple[str, ...]:
+    """A product compared by its factors, in any order and spelling: each factor's integer value
+    where it has one (`PRE_BLOCK` and `BLOCK_N1` both 128), else its form; factors of 1 dropped."""
+    keys = []
+    for factor in factors:
+        for part in _factors(factor, scope):
+            value = integer_value(part, scope)
+            if value != 1:
+                keys.append(form(part, scope) if value is None else str(value))
+    return tuple(sorted(keys))
+
+
 def _items(text: str) -> str:
     """`t.size()` is `t.shape` when indexed."""
     return text[: -len(".size()")] + ".shape" if text.endswith(".size()") else text
@@ -112,8 +153,9 @@ def exact_by_construction(numerator: cst.BaseExpression, divisor: cst.BaseExpres
     return _numel_of(numerator, scope) is not None and all(re.search(r"\.shape\[[^\[\]]+\]$", f) for f in wanted)
 
 
-def checked_multiples(launch: "Launch") -> set[tuple[str, str]]:
-    """The (a, b) forms for which the host makes sure `a % b == 0` where the launch runs: an
+def checked_multiples(launch: "Launch") -> set[tuple[str, tuple[str, ...]]]:
+    """The (form of a, product_key of b) for which the host makes sure `a % b == 0` where the
+    launch runs: an
     enclosing `if` test, an `assert`, or an `if` that leaves the function otherwise
     (`if n % BLOCK: raise ...`, `if n % BLOCK != 0: return fallback(x)`), in the launching
     function or a function enclosing it."""
@@ -130,28 +172,53 @@ def checked_multiples(launch: "Launch") -> set[tuple[str, str]]:
     return facts
 
 
-def _multiples(test: cst.BaseExpression, holds: bool, scope: "Scope") -> set[tuple[str, str]]:
+def numel_multiple(numerator: cst.BaseExpression, key: tuple[str, ...], checked, scope: "Scope") -> bool:
+    """Is `t.numel()` a multiple of the product `key` because one of t's dimensions is checked
+    to be (`if x.shape[-1] % block: raise` before `x.numel() // block`)?"""
+    tensor = _numel_of(numerator, scope)
+    return tensor is not None and any(a.startswith(f"{tensor}.shape[") and k == key for a, k in checked)
+
+
+@once_per_owner
+def names_checked_anywhere(module) -> set[tuple[str, str]]:
+    """(a, b) as written, for every `a % b == 0` that a function of the module asserts or
+    checks before leaving (`assert S % chunk_size == 0` in the function called next): a size
+    contract the module's author states, though not on the launch's own path."""
+    checked: set[tuple[str, str]] = set()
+    for function in module.functions:
+        scope = function.scope
+        tests = [(t, True) for t in scope.asserts] + [(t, False) for t in scope.exits]
+        for test, holds in tests:
+            for remainder in _remainders(test, holds):
+                checked.add((code_of(remainder.left), code_of(remainder.right)))
+    return checked
+
+
+def _multiples(test: cst.BaseExpression, holds: bool, scope: "Scope") -> set[tuple[str, tuple[str, ...]]]:
     """The (a, b) with `a % b == 0` where `test` is true (`holds`) or false."""
+    return {(form(r.left, scope), product_key([r.right], scope)) for r in _remainders(test, holds)}
+
+
+def _remainders(test: cst.BaseExpression, holds: bool) -> list[cst.BinaryOperation]:
+    """The `a % b` that are 0 where `test` is true (`holds`) or false."""
     if isinstance(test, cst.BooleanOperation):
         both = isinstance(test.operator, cst.And) == holds  # `p and q` true, `p or q` false
-        return _multiples(test.left, holds, scope) | _multiples(test.right, holds, scope) if both else set()
+        return _remainders(test.left, holds) + _remainders(test.right, holds) if both else []
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        return _multiples(test.expression, not holds, scope)
+        return _remainders(test.expression, not holds)
     remainder, zero_when = test, False  # a bare `a % b` is false exactly when a % b == 0
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         comparison = test.comparisons[0]
         sides = [test.left, comparison.comparator]
         zero = [s for s in sides if isinstance(s, cst.Integer) and s.evaluated_value == 0]
         if len(zero) != 1:
-            return set()
+            return []
         remainder = sides[1] if zero[0] is sides[0] else sides[0]
         if isinstance(comparison.operator, cst.Equal):
             zero_when = True
         elif not (isinstance(comparison.operator, cst.NotEqual)
                   or isinstance(comparison.operator, cst.GreaterThan) and zero[0] is sides[1]):
-            return set()
+            return []
     if not (isinstance(remainder, cst.BinaryOperation) and isinstance(remainder.operator, cst.Modulo)):
-        return set()
-    if zero_when != holds:
-        return set()
-    return {(form(remainder.left, scope), form(remainder.right, scope))}
+        return []
+    return [remainder] if zero_when == holds else []
