@@ -3,8 +3,8 @@
 libcst's PositionProvider generates the code of the whole module to count lines. Here every
 statement's line and indentation come from Python's `ast` (about ten times cheaper than a
 libcst codegen), paired with libcst's statements in order; code is then generated only for the
-simple statement line that holds a reported node (inside a block of its own indentation), or, for a node
-in a compound statement's header, for its top-level statement.
+innermost statement that holds a reported node (inside a block of its own indentation): its
+simple statement line, or, for a node in a compound statement's header, that statement.
 """
 
 from __future__ import annotations
@@ -87,23 +87,36 @@ def _statement_lines(source: bytes, module: cst.Module) -> _Lines | None:
     return lines if _pair(list(module.body), tree.body, lines) else None
 
 
-def _holders(module: cst.Module, wanted: set[int]) -> dict[int, tuple[cst.CSTNode | None, int]]:
-    """For each wanted node id: the simple statement line holding it (None for a node in a
-    compound statement's header) and the index of its top-level statement."""
-    found: dict[int, tuple[cst.CSTNode | None, int]] = {}
-    for index, statement in enumerate(module.body):
-        stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(statement, None)]
-        while stack and len(found) < len(wanted):
-            node, line = stack.pop()
-            if isinstance(node, cst.SimpleStatementLine):
-                line = node
-            elif isinstance(node, cst.BaseCompoundStatement):
-                line = None
-            if id(node) in wanted:
-                found[id(node)] = (line, index)
-            stack.extend((child, line) for child in children(node))
-        if len(found) == len(wanted):
-            break
+# Compound statements whose header (decorators, name, parameters, test, target, items) comes
+# before all of their blocks: for a node in the header, the blocks can be cut to `pass`.
+_HEADER_FIRST = (cst.FunctionDef, cst.ClassDef, cst.For, cst.While, cst.With, cst.If)
+_PASS = cst.SimpleStatementSuite(body=[cst.Pass()])
+
+
+def _holders(module: cst.Module, wanted: set[int], lines: _Lines) -> dict[int, tuple[cst.CSTNode, bool]]:
+    """For each wanted node id: the innermost statement holding it whose line is known (a
+    simple statement line, or a compound statement for a node in its header), and whether the
+    node is in the header of a statement of `_HEADER_FIRST`. An `elif` is never a holder:
+    alone, it would be written as an `if`."""
+    found: dict[int, tuple[cst.CSTNode, bool]] = {}
+    stack: list[tuple[cst.CSTNode, cst.CSTNode, bool]] = [(s, s, False) for s in reversed(module.body)]
+    elifs: set[int] = set()
+    while stack and len(found) < len(wanted):
+        node, holder, header = stack.pop()
+        key = id(node)
+        if node.__class__ is cst.If and node.orelse.__class__ is cst.If:
+            elifs.add(id(node.orelse))
+        if key in lines and key not in elifs:
+            holder, header = node, False
+            if node.__class__ in _HEADER_FIRST:
+                blocks = (node.body, getattr(node, "orelse", None))
+                if key in wanted:
+                    found[key] = (node, False)
+                stack.extend((child, node, child is not blocks[0] and child is not blocks[1]) for child in children(node))
+                continue
+        if key in wanted:
+            found[key] = (holder, header)
+        stack.extend((child, holder, header) for child in children(node))
     return found
 
 
@@ -111,13 +124,14 @@ def _span(r, line_shift: int) -> Span:
     return Span(r.start.line + line_shift, r.start.column + 1, r.end.line + line_shift, r.end.column + 1)
 
 
-def _alone(statement: cst.CSTNode, indentation: str) -> cst.Module:
+def _alone(statement: cst.CSTNode, indentation: str, module: cst.Module) -> cst.Module:
     """A module holding just `statement`, at its own indentation (libcst writes continuation
-    lines relative to the enclosing block's indent, so the block is recreated)."""
+    lines relative to the enclosing block's indent, so the block is recreated) and with the
+    module's own indent for the blocks inside it."""
     if not indentation:
-        return cst.Module(body=[statement])
+        return cst.Module(body=[statement], default_indent=module.default_indent)
     block = cst.IndentedBlock(body=[statement], indent=indentation)
-    return cst.Module(body=[cst.If(test=cst.Name("True"), body=block)])
+    return cst.Module(body=[cst.If(test=cst.Name("True"), body=block)], default_indent=module.default_indent)
 
 
 def positions(module: cst.Module, source: bytes, nodes: list[cst.CSTNode]) -> dict[int, Span]:
@@ -132,20 +146,26 @@ def positions(module: cst.Module, source: bytes, nodes: list[cst.CSTNode]) -> di
                 if node in whole:
                     result[id(node)] = _span(whole[node], 0)
         return result
-    holders = _holders(module, wanted)
-    groups: dict[int, tuple[cst.CSTNode, list[cst.CSTNode]]] = {}
+    holders = _holders(module, wanted, lines)
+    groups: dict[tuple[int, bool], tuple[cst.CSTNode, bool, list[cst.CSTNode]]] = {}
     for node in nodes:
-        if id(node) not in holders:
-            continue
-        line, index = holders[id(node)]
-        statement = line if line is not None and id(line) in lines else module.body[index]
-        groups.setdefault(id(statement), (statement, []))[1].append(node)
+        if id(node) in holders:
+            statement, header = holders[id(node)]
+            groups.setdefault((id(statement), header), (statement, header, []))[2].append(node)
     text = re.split(r"\r\n|\r|\n", source.decode(module.encoding, errors="replace"))
-    for statement, held in groups.values():
+    for statement, header, held in groups.values():
         first, indent = lines[id(statement)]
-        alone = _alone(statement, text[first - 1][:indent] if first <= len(text) else "")
+        written = _header(statement) if header else statement
+        alone = _alone(written, text[first - 1][:indent] if first <= len(text) else "", module)
         mini = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        shift = first - mini[statement].start.line
+        shift = first - mini[written].start.line
         for node in held:
             result[id(node)] = _span(mini[node], shift)
     return result
+
+
+def _header(statement: cst.CSTNode) -> cst.CSTNode:
+    """The statement with its blocks cut to `pass` (its header nodes, shared, keep their places)."""
+    if getattr(statement, "orelse", None) is not None:
+        return statement.with_changes(body=_PASS, orelse=None)
+    return statement.with_changes(body=_PASS)

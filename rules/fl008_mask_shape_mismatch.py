@@ -5,19 +5,21 @@ from fuselint.model.source import code_of
 from fuselint.rule import Rule
 
 
-def _clash(mask: tuple, pointer: tuple) -> str | None:
-    """Why Triton cannot broadcast `mask` to `pointer`, as `broadcast_impl_shape` decides
-    (triton/language/semantic.py): a scalar mask always fits; a block mask must have the
-    pointer's rank and, per axis, the pointer's size or 1."""
+def _clash(mask: tuple, pointer: tuple, kind: str) -> str | None:
+    """Why Triton cannot broadcast `mask` with `pointer` (triton/language/semantic.py): a scalar
+    mask always fits, a block mask never fits a scalar pointer. A store (and an atomic) keeps
+    the pointer's shape (`_broadcast_ptr_val_mask`): the mask needs the pointer's rank or less
+    and, per axis, the pointer's size or 1. A load (Triton 3.5+, `broadcast_impl_value`)
+    broadcasts pointer and mask both ways: only sizes that differ and are neither 1 clash."""
     if not mask:
         return None
     if not pointer:
         return "a block mask on a scalar pointer"
-    if len(mask) != len(pointer):
+    if kind != "load" and len(mask) > len(pointer):
         return f"rank {len(mask)} against rank {len(pointer)}"
-    for axis, (m, p) in enumerate(zip(mask, pointer)):
-        if isinstance(m, int) and isinstance(p, int) and m != p and m != 1:
-            return f"size {m} against {p} on axis {axis}"
+    for axis, (m, p) in enumerate(zip(reversed(mask), reversed(pointer))):
+        if isinstance(m, int) and isinstance(p, int) and m != p and m != 1 and (kind != "load" or p != 1):
+            return f"size {m} against {p} on axis {max(len(mask), len(pointer)) - 1 - axis}"
     return None
 
 
@@ -56,7 +58,7 @@ class MaskShapeMismatch(Rule):
             if pointer is None or mask is None:
                 continue
             where = f"tl.{access.kind}: mask `{code_of(access.mask)}` is {format_shape(mask)}, pointer is {format_shape(pointer)}"
-            clash = _clash(mask, pointer)
+            clash = _clash(mask, pointer, access.kind)
             if clash is not None:
                 yield self.report(access.mask, f"{where} ({clash}): Triton cannot broadcast it, this will not compile")
             elif provably_different(mask, pointer):
@@ -97,6 +99,21 @@ def k(x_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
     tl.store(x_ptr + rows, s, mask=rows < M)
     t = tl.reshape(x, (BM * BN,))
     tl.store(x_ptr + tl.arange(0, BM * BN), t, mask=tl.arange(0, BM * BN) < M * N)
+""",
+        # a helper's pointer parameter: the kernel that calls it passes a block of pointers
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def load_tile(ptrs, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    return tl.load(ptrs, mask=(tl.arange(0, BM) < M)[:, None] & (tl.arange(0, BN) < N)[None, :])
+
+@triton.jit
+def copy(x_ptr, y_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    offs = tl.arange(0, BM)[:, None] * N + tl.arange(0, BN)[None, :]
+    mask = (tl.arange(0, BM) < M)[:, None] & (tl.arange(0, BN) < N)[None, :]
+    tl.store(y_ptr + offs, load_tile(x_ptr + offs, M, N, BM, BN), mask=mask)
 """,
     ]
     INVALID = [

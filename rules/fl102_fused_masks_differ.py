@@ -77,6 +77,19 @@ class FusedMasksDiffer(Rule):
                 yield self.report(where, f"{access_text(kernel, member.access)} {detail}; {_VERDICT}")
 
     VALID = [
+        # one boundary written two ways: the block's start on either side of the comparison
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale_rows(x_ptr, y_ptr, N, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    start = tl.program_id(1)
+    cols = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + row * N + cols + BLOCK * start, mask=cols < N - start * BLOCK, other=0.0)
+    tl.store(y_ptr + row * N + cols + BLOCK * start, x * 2, mask=(BLOCK * start + cols) < N)
+""",
         # one mask, and the same condition written twice
         """
 import triton

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fuselint.model.fusion import device_function, elementwise, program_axes
+from fuselint.model.fusion import access_kinds, device_function, elementwise, program_axes
 from fuselint.model.grid import grid_dimensions
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
@@ -19,8 +19,9 @@ class ElementwiseGridNot1d(Rule):
     """## What it does
     Flags an element-wise kernel that uses `tl.program_id(1)` or `tl.program_id(2)`, or that is
     launched with a grid of more than one dimension (dimensions that are a literal 1 do not
-    count). A kernel is element-wise when it has no `tl.dot`, no reduction or scan (`tl.sum`,
-    `tl.max`, `tl.cumsum`, ...), no op that moves elements (`tl.trans`, `tl.reshape`,
+    count). A kernel is element-wise when it loads and stores (itself or through its helpers),
+    and has no `tl.dot`, no reduction or scan (`tl.sum`, `tl.max`, `tl.cumsum`, `tl.softmax`,
+    ...), no op that moves elements (`tl.trans`, `tl.reshape`,
     `tl.flip`, `tl.gather`, ...), no atomic (a reduction across programs), no loop, and calls
     only helpers of the module that are element-wise too. A `@triton.jit` helper (it returns a
     value, or another kernel calls it, and nothing launches it) runs on its callers' grid: it
@@ -54,6 +55,8 @@ class ElementwiseGridNot1d(Rule):
         for kernel in module.kernels:
             if device_function(kernel) or elementwise(kernel) is not True:
                 continue
+            if not {"load", "store"} <= access_kinds(kernel):
+                continue  # it maps no elements: it only prints, or stores its program ids
             axes = [(axis, call) for axis, call in program_axes(kernel) if axis in (1, 2)]
             if axes:
                 axis, call = axes[0]
@@ -172,6 +175,27 @@ def test_transpose(device):
 
     x = torch.ones(256, 256, device=device)
     kernel[(8, 8)](x, torch.empty_like(x), B=32)
+""",
+        # a debug helper that only prints (it maps no elements), and a row softmax on a 2-D grid
+        # (a reduction over the row)
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def print_once(prefix, val):
+    if (tl.program_id(0) == 0) and (tl.program_id(1) == 0):
+        tl.device_print(prefix, val)
+
+@triton.jit
+def softmax(x_ptr, y_ptr, N, BLOCK: tl.constexpr):
+    row = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
+    cols = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + row * N + cols, mask=cols < N, other=-float("inf"))
+    tl.store(y_ptr + row * N + cols, tl.softmax(x), mask=cols < N)
+
+def launch(x, y):
+    softmax[(x.shape[0], x.shape[1])](x, y, x.shape[2], BLOCK=triton.next_power_of_2(x.shape[2]))
 """,
     ]
     INVALID = [

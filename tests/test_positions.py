@@ -26,6 +26,8 @@ def k(x,
         pass
     elif (y and
           x):
+        pass
+    elif y:
         z = [1,
              2]; w = 3
     else:
@@ -75,8 +77,9 @@ def assert_same_as_libcst(source: bytes) -> int:
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_tricky_layouts(newline):
-    source = TRICKY.replace("\n", newline).encode("utf-8")
+@pytest.mark.parametrize("indent", ["    ", "  "])  # blocks inside a statement keep the module's indent
+def test_tricky_layouts(newline, indent):
+    source = TRICKY.replace("    ", indent).replace("\n", newline).encode("utf-8")
     assert assert_same_as_libcst(source) > 100
 
 

@@ -239,7 +239,8 @@ def test_house_kernel_mutates_its_inputs_cli_exit_1(capsys, house_kernel_file):
 def test_batch_one_json_line_per_candidate_and_progress(tmp_path, capsys):
     for name in ("good/axpy.py", "bad/wrong_values.py"):
         shutil.copy(DATA / name, tmp_path / Path(name).name)
-    argv = ["run", "--batch", str(tmp_path), "--reference", AXPY_REF, "--jobs", "2", "--trials", "1", "--skip-compile", "--no-speed"]
+    argv = ["run", "--batch", str(tmp_path), "--reference", AXPY_REF, "--jobs", "2", "--trials", "1", "--skip-compile", "--no-speed",
+            "--results", str(tmp_path / "results.jsonl")]
     args = _parser().parse_args(argv)
     assert args.func(args) == 1
     captured = capsys.readouterr()

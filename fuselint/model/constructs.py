@@ -179,20 +179,16 @@ class _BodyScanner(Walker):
         """A parameter of a @triton.jit helper that every call in the module passes a
         compile-time value (the helper is then specialized on it, as on a constexpr)."""
         kernel = self.kernel
-        callers = kernel.module.callers_of(kernel)
-        if not callers or kernel.launches or depth > 8:
+        calls = kernel.module.calls_of(kernel)
+        if not calls or kernel.launches or depth > 8:
             return False
         position = next(i for i, p in enumerate(kernel.params) if p is param)
-        for caller in callers:
-            scanner = _BodyScanner(caller, BodyFacts())
-            for call, _ in caller.other_calls:
-                if not isinstance(call.func, cst.Name) or kernel.module.callee(caller, call.func.value) is not kernel:
-                    continue
-                keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param.name), None)
-                positional = [a.value for a in call.args if a.keyword is None and not a.star]
-                value = keyword if keyword is not None else positional[position] if position < len(positional) else None
-                if value is None or not scanner._compile_time(value, depth):
-                    return False
+        for caller, call in calls:
+            keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param.name), None)
+            positional = [a.value for a in call.args if a.keyword is None and not a.star]
+            value = keyword if keyword is not None else positional[position] if position < len(positional) else None
+            if value is None or not _BodyScanner(caller, BodyFacts())._compile_time(value, depth):
+                return False
         return True
 
     def visit_If(self, node: cst.If) -> bool:
@@ -318,7 +314,10 @@ def body_facts(kernel: "Kernel") -> BodyFacts:
 def module_binds_unseen_names(module) -> bool:
     """True when the module can bind names the model does not see: a star import, or a use
     of `globals()`/`exec`/`setattr` at any level (then an unknown name may still exist)."""
-    return _module_scan(module).unseen_bindings
+    index = _nodes_by_type(module)
+    return bool(index.get(cst.ImportStar)) or any(
+        isinstance(call.func, cst.Name) and call.func.value in ("globals", "exec", "setattr", "vars", "locals")
+        for call in index.get(cst.Call, ()))
 
 
 def rewrites_kernel_source(module) -> bool:
@@ -327,41 +326,34 @@ def rewrites_kernel_source(module) -> bool:
     text (`inspect.getsource`) or runs code it built (`exec`). The kernel compiled is then not
     the one written: a name it reads may be a placeholder filled in at run time
     (`z = GENERATE_TEST_HERE`, `tl.store(y, OP(x))`)."""
-    return _module_scan(module).source_rewrites
+    index = _nodes_by_type(module)
+    for kind in (cst.AssignTarget, cst.AugAssign):
+        for node in index.get(kind, ()):
+            if isinstance(node.target, cst.Attribute) and node.target.attr.value == "src":
+                return True
+    for call in index.get(cst.Call, ()):
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if name in ("_unsafe_update_src", "getsource", "exec"):
+            return True
+    return False
 
 
 @once_per_owner
-def _module_scan(module) -> "_ModuleScan":
-    scanner = _ModuleScan()
-    scanner.walk(module.module)
-    return scanner
-
-
-class _ModuleScan(Walker):
-    def __init__(self) -> None:
-        self.unseen_bindings = False
-        self.source_rewrites = False
-
-    def visit_ImportStar(self, node: cst.ImportStar) -> None:
-        self.unseen_bindings = True
-
-    def _target(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Attribute) and target.attr.value == "src":
-            self.source_rewrites = True
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._target(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        if isinstance(func, cst.Name) and name in ("globals", "exec", "setattr", "vars", "locals"):
-            self.unseen_bindings = True
-        if name in ("_unsafe_update_src", "getsource", "exec"):
-            self.source_rewrites = True
+def _nodes_by_type(module) -> dict[type, list[cst.CSTNode]]:
+    """Every node of the module by its class: one walk for the module-wide questions below,
+    which do not depend on where a node is."""
+    index: dict[type, list[cst.CSTNode]] = {}
+    stack: list[cst.CSTNode] = [module.module]
+    while stack:
+        node = stack.pop()
+        found = index.get(node.__class__)
+        if found is None:
+            index[node.__class__] = [node]
+        else:
+            found.append(node)
+        stack.extend(_children(node))
+    return index
 
 
 def bound_anywhere(module, name: str) -> bool:
@@ -372,57 +364,24 @@ def bound_anywhere(module, name: str) -> bool:
 
 @once_per_owner
 def _bound_names(module) -> set[str]:
-    collector = _BoundNames()
-    collector.walk(module.module)
-    return collector.names
-
-
-class _BoundNames(Walker):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def _targets(self, node) -> None:
-        self.names.update(_target_names(node))
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.names.add(node.name.value)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.names.add(node.name.value)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._targets(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._targets(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._targets(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._targets(node.target)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._targets(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._targets(node.name)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._targets(node.target)
-
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+    index = _nodes_by_type(module)
+    names: set[str] = set()
+    for kind in (cst.FunctionDef, cst.ClassDef, cst.Param):
+        names.update(node.name.value for node in index.get(kind, ()))
+    for kind in (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr):
+        for node in index.get(kind, ()):
+            names.update(_target_names(node.target))
+    for node in index.get(cst.AsName, ()):
+        names.update(_target_names(node.name))
+    for node in index.get(cst.ImportAlias, ()):
         if node.asname is None:
             head = node.name
             while isinstance(head, cst.Attribute):
                 head = head.value
-            self._targets(head)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self.names.add(node.name.value)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.names.update(n.name.value for n in node.names)
+            names.update(_target_names(head))
+    for node in index.get(cst.Global, ()):
+        names.update(n.name.value for n in node.names)
+    return names
 
 
 def global_reads(kernel: "Kernel") -> list[NameRead]:

@@ -32,13 +32,13 @@ from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Incompatible, Shape, broadcast
 from fuselint.model.source import code_of
-from fuselint.model.walk import Walker
+from fuselint.model.walk import Walker, children
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
 
 REDUCTIONS = {"sum", "max", "min", "argmax", "argmin", "reduce", "xor_sum", "prod", "reduce_or",
-              "cumsum", "cumprod", "associative_scan", "sort", "histogram", "topk", "gather_reduce"}
+              "cumsum", "cumprod", "associative_scan", "sort", "histogram", "topk", "gather_reduce", "softmax"}
 DOTS = {"dot", "dot_scaled"}
 
 
@@ -97,55 +97,67 @@ def _broadcasts_to(shape: tuple, output: tuple) -> bool:
         return False
 
 
-def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], depth: int = 0,
-                 into_dots: bool = True) -> None:
+# The children `_loads_under` follows: expressions and the parts of calls, literals, subscripts
+# and comparisons that hold them (not a comprehension's `for`, a lambda's parameters, ...).
+_VALUE_PARTS = (cst.BaseExpression, cst.Arg, cst.Element, cst.SubscriptElement, cst.Index, cst.Slice, cst.ComparisonTarget)
+_HOLDS_VALUE: dict[type, bool] = {}  # per node class: is it one of _VALUE_PARTS (isinstance on libcst's ABCs is slow)
+
+
+def _loads_under(kernel: "Kernel", node: cst.BaseExpression, seen: set[int], into_dots: bool = True) -> None:
     """The ids of the nodes whose value reaches `node` (through names and operations: the
     tl.load calls among them), with facts about the way: ("call", tl name), ("helper", name),
     ("method", attribute), ("carried", id(loop)) for a value a loop carries from one iteration
     to the next, ("index-compare",) for a comparison of two index vectors (a triangle).
     `into_dots=False` stops at a tl.dot: what made its operands is left out."""
-    if depth > 60 or id(node) in seen:
-        return
-    seen.add(id(node))
     canon = canon_of(kernel)
-    if isinstance(node, cst.Name):
-        place = canon.flow.names.get(id(node))
-        reaching = canon.reaching(node.value, place)
-        for binding in reaching or ():
-            where = canon.flow.bound.get(id(binding.node))
-            if place is not None and where is not None and where.order > place.order:
-                loops = {r[0] for r in place.regions if r[1] == "loop"}
-                seen.update(("carried", r[0]) for r in where.regions if r[1] == "loop" and r[0] in loops)
-            if binding.value is not None and binding.kind in ("assign", "aug", "unpack", "with"):
-                _loads_under(kernel, binding.value, seen, depth + 1, into_dots)
-            if binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
-                before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
-                for earlier in before or ():
-                    if earlier.value is not None:
-                        _loads_under(kernel, earlier.value, seen, depth + 1, into_dots)
-        return
-    from fuselint.model.walk import children
+    tl_function = kernel.imports.tl_function
+    holds_value = _HOLDS_VALUE.get
 
-    if isinstance(node, cst.Call):
-        name = kernel.imports.tl_function(node.func)
-        if name is not None:
-            seen.add(("call", name))
-            if name in DOTS and not into_dots:
-                return
-        elif isinstance(node.func, cst.Name) and node.func.value not in HOST_BUILTINS:
-            seen.add(("helper", node.func.value))
-        elif isinstance(node.func, cst.Attribute):
-            seen.add(("method", node.func.attr.value))  # x.trans(), x.reshape(...)
-    elif isinstance(node, cst.Attribute) and node.attr.value == "T":
-        seen.add(("method", "T"))
-    elif isinstance(node, cst.Comparison):
-        sides = [node.left] + [target.comparator for target in node.comparisons]
-        if sum(canon.facts(canon.key(side))[0] for side in sides) >= 2:
-            seen.add(("index-compare",))
-    for child in children(node):
-        if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
-                                                                          cst.Index, cst.Slice, cst.ComparisonTarget)):
-            _loads_under(kernel, child, seen, depth + 1, into_dots)
+    def follow(node: cst.CSTNode, depth: int) -> None:
+        if depth > 60 or id(node) in seen:
+            return
+        seen.add(id(node))
+        kind = node.__class__
+        if kind is cst.Name:
+            place = canon.flow.names.get(id(node))
+            reaching = canon.reaching(node.value, place)
+            for binding in reaching or ():
+                where = canon.flow.bound.get(id(binding.node))
+                if place is not None and where is not None and where.order > place.order:
+                    loops = {r[0] for r in place.regions if r[1] == "loop"}
+                    seen.update(("carried", r[0]) for r in where.regions if r[1] == "loop" and r[0] in loops)
+                if binding.value is not None and binding.kind in ("assign", "aug", "unpack", "with"):
+                    follow(binding.value, depth + 1)
+                if binding.kind == "aug" and isinstance(binding.node, cst.AugAssign):
+                    before = canon.reaching(node.value, canon.flow.begun.get(id(binding.node)))
+                    for earlier in before or ():
+                        if earlier.value is not None:
+                            follow(earlier.value, depth + 1)
+            return
+        if kind is cst.Call:
+            name = tl_function(node.func)
+            if name is not None:
+                seen.add(("call", name))
+                if name in DOTS and not into_dots:
+                    return
+            elif isinstance(node.func, cst.Name) and node.func.value not in HOST_BUILTINS:
+                seen.add(("helper", node.func.value))
+            elif isinstance(node.func, cst.Attribute):
+                seen.add(("method", node.func.attr.value))  # x.trans(), x.reshape(...)
+        elif kind is cst.Attribute and node.attr.value == "T":
+            seen.add(("method", "T"))
+        elif kind is cst.Comparison:
+            sides = [node.left] + [target.comparator for target in node.comparisons]
+            if sum(canon.facts(canon.key(side))[0] for side in sides) >= 2:
+                seen.add(("index-compare",))
+        for child in children(node):
+            followed = holds_value(child.__class__)
+            if followed is None:
+                followed = _HOLDS_VALUE[child.__class__] = issubclass(child.__class__, _VALUE_PARTS)
+            if followed:
+                follow(child, depth + 1)
+
+    follow(node, 0)
 
 
 def computed_by_dot(kernel: "Kernel", store: "Access") -> bool:
@@ -182,7 +194,7 @@ def flows_into(kernel: "Kernel", store: "Access", into_dots: bool = True) -> set
     if key not in cache:
         seen: set = set()
         if store.value is not None:
-            _loads_under(kernel, store.value, seen, into_dots=into_dots)
+            _loads_under(kernel, store.value, seen, into_dots)
         cache[key] = seen
     return cache[key]
 
@@ -602,6 +614,16 @@ HOST_BUILTINS = {"range", "min", "max", "len", "int", "float", "abs", "print", "
 
 # ops that move elements to other positions: a kernel using one is not element-wise
 _REARRANGING = {"trans", "permute", "reshape", "view", "flip", "gather", "join", "split", "interleave", "cat"}
+
+
+def access_kinds(kernel: "Kernel", depth: int = 0) -> set[str]:
+    """load / store / atomic_*: the memory accesses of the kernel and of the helpers it calls."""
+    kinds = {a.kind for a in kernel.accesses}
+    for call, _ in kernel.other_calls:
+        helper = kernel.module.callee(kernel, call.func.value) if isinstance(call.func, cst.Name) else None
+        if helper is not None and helper is not kernel and depth < 4:
+            kinds |= access_kinds(helper, depth + 1)
+    return kinds
 
 
 def elementwise(kernel: "Kernel", depth: int = 0) -> bool | None:

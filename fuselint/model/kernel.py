@@ -56,8 +56,10 @@ class Binding:
     index: int | None = None  # position in a tuple unpacking
 
     def shape(self, shapes: ShapeInference) -> Shape:
-        if self.kind in ("loop", "param"):
+        if self.kind == "loop":
             return ()
+        if self.kind == "param":
+            return shapes.param_shape(self.name)
         if self.value is None:
             return None
         if self.kind == "unpack":
@@ -110,6 +112,7 @@ class Kernel:
     subscripts: list[tuple[cst.Subscript, tuple[Loop, ...]]] = field(default_factory=list)
     decorators: list[cst.Decorator] = field(default_factory=list)
     _shapes: ShapeInference | None = None
+    _param_busy: bool = False
 
     @property
     def name(self) -> str:
@@ -171,12 +174,34 @@ class Kernel:
     def shapes(self) -> ShapeInference:
         if self._shapes is None:
             self._shapes = ShapeInference(
-                self.imports.tl_function, lambda name: self.bindings.get(name, []), self.dim_of
+                self.imports.tl_function, lambda name: self.bindings.get(name, []), self.dim_of, self._param_shape
             )
         return self._shapes
 
     def shape_of(self, node: cst.BaseExpression) -> Shape:
         return self.shapes.shape_of(node)
+
+    def _param_shape(self, name: str) -> Shape:
+        """A host launch passes scalars (and scalar pointers); a kernel of the module that
+        calls this one as a helper may pass blocks: () when every such call passes a scalar,
+        else None (not known)."""
+        from fuselint.model.module import call_argument
+
+        calls = self.module.calls_of(self)
+        if not calls:
+            return ()
+        if self._param_busy:
+            return None  # helpers calling each other
+        self._param_busy = True
+        try:
+            names = [p.name for p in self.params]
+            for caller, call in calls:
+                argument = call_argument(call, names, name)
+                if argument is None or caller.shape_of(argument) != ():
+                    return None
+            return ()
+        finally:
+            self._param_busy = False
 
 
 class KernelScanner(Walker):
@@ -333,7 +358,11 @@ class Extent:
     node: cst.BaseExpression  # the size expression (for arange(start, end): `end`)
     start: cst.BaseExpression | None  # arange's start, when it is not a literal 0
     call: cst.Call
-    what: str  # "tl.arange(0, BLOCK)" for messages
+
+    @property
+    def what(self) -> str:
+        """"tl.arange(0, BLOCK)", for messages (written only for the extents reported)."""
+        return code_of(self.call)
 
 
 _SHAPE_METHODS = ("reshape", "view", "broadcast_to")
@@ -365,13 +394,13 @@ def tile_extents(kernel: Kernel, every_shape: bool = False) -> list[Extent]:
             if name in ("zeros", "full") + _SHAPE_METHODS:
                 varargs = name not in ("zeros", "full")
                 for element in _shape_elements(kernel, tl_call.call, 0 if not varargs else 1, varargs):
-                    extents.append(Extent(element, None, tl_call.call, code_of(tl_call.call)))
+                    extents.append(Extent(element, None, tl_call.call))
             elif id(tl_call.call) in aranges:
                 extents.append(aranges[id(tl_call.call)])
         for call, _ in kernel.other_calls:
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in _SHAPE_METHODS:
                 for element in _shape_elements(kernel, call, 0, True):
-                    extents.append(Extent(element, None, call, code_of(call)))
+                    extents.append(Extent(element, None, call))
         return extents
     extents = []
     for tl_call in kernel.tl_calls:
@@ -381,13 +410,13 @@ def tile_extents(kernel: Kernel, every_shape: bool = False) -> list[Extent]:
             if end is None:
                 continue
             is_zero = start is None or (isinstance(start, cst.Integer) and start.evaluated_value == 0)
-            extents.append(Extent(end, None if is_zero else start, call, code_of(call)))
+            extents.append(Extent(end, None if is_zero else start, call))
         elif name in ("zeros", "full", "reshape", "view", "broadcast_to"):
             shape = _argument(call, "shape", 0 if name in ("zeros", "full") else 1)
             if isinstance(shape, (cst.Tuple, cst.List)):
                 for element in shape.elements:
                     if not isinstance(element, cst.StarredElement):
-                        extents.append(Extent(element.value, None, call, code_of(call)))
+                        extents.append(Extent(element.value, None, call))
             elif shape is not None and name in ("zeros", "full"):
-                extents.append(Extent(shape, None, call, code_of(call)))
+                extents.append(Extent(shape, None, call))
     return extents

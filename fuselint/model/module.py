@@ -101,7 +101,7 @@ class ModuleModel:
         self._defined: dict[tuple[int, str], Kernel] = {}
         self._scope_of: dict[int, Scope] = {}  # id(kernel) -> the scope that defines it
         self._jit_assigned: dict[str, str] = {}  # alias -> function name, for `k = triton.jit(f)`
-        self._callers: dict[int, list[Kernel]] | None = None  # id(kernel) -> the kernels calling it, once asked
+        self._calls: dict[int, list] | None = None  # id(kernel) -> (caller, call) of each helper call, once asked
         _ModuleScanner(self).walk(module)
         self._find_kernels()
         for launch in self.launches:
@@ -120,17 +120,22 @@ class ModuleModel:
 
     def callers_of(self, kernel: Kernel) -> list[Kernel]:
         """The kernels of this module that call `kernel` as a helper."""
-        if self._callers is None:
-            self._callers = {}
+        callers: list[Kernel] = []
+        for caller, _ in self.calls_of(kernel):
+            if not any(k is caller for k in callers):
+                callers.append(caller)
+        return callers
+
+    def calls_of(self, kernel: Kernel) -> list[tuple[Kernel, cst.Call]]:
+        """(caller, call) for each call of `kernel` as a helper by another kernel of this module."""
+        if self._calls is None:
+            self._calls = {}
             for caller in self.kernels:
                 for call, _ in caller.other_calls:
                     called = self.callee(caller, call.func.value) if isinstance(call.func, cst.Name) else None
-                    if called is None or called is caller:
-                        continue
-                    found = self._callers.setdefault(id(called), [])
-                    if not any(k is caller for k in found):
-                        found.append(caller)
-        return self._callers.get(id(kernel), [])
+                    if called is not None and called is not caller:
+                        self._calls.setdefault(id(called), []).append((caller, call))
+        return self._calls.get(id(kernel), [])
 
     def _lookup(self, name: str, scope: Scope | None, depth: int) -> Kernel | None:
         while scope is not None:

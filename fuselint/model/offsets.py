@@ -872,10 +872,29 @@ def boundary(kernel: "Kernel", mask: Mask | None) -> frozenset | None:
             if tile:
                 return None  # `~m`, `a | b` over the tile: not modelled
             continue
+        key = _varying_left(canon, key)
         sides = (key[2], key[3])
         if sum(canon.is_static(side) for side in sides) == 1 and _aranges(key) <= 1:
             found.add(key)
     return frozenset(found)
+
+
+def _varying_left(canon: Canon, key: Key) -> Key:
+    """A comparison with the terms that vary (over the tile or between programs) on the left
+    and the others on the right: `cols < N - start * BLOCK` and `cols + BLOCK * start < N` are
+    one condition."""
+    if all(any(canon.facts(t)[0] for t in _terms(side)) for side in (key[2], key[3])):
+        return key  # two index vectors compared (a causal `cols > rows`): values chosen, not a bound
+    terms = _terms(key[2]) + [_negate(t) for t in _terms(key[3])]
+    varying = [t for t in terms if not canon.is_static(t)]
+    if not varying:
+        return key
+    fixed = [_negate(t) for t in terms if canon.is_static(t)]
+
+    def side(items: list[Key]) -> Key:
+        return items[0] if len(items) == 1 else _bag("sum", items) if items else ("const", 0)
+
+    return ("cmp", key[1], side(varying), side(fixed))
 
 
 def _aranges(key: Key) -> int:

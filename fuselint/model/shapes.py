@@ -108,7 +108,8 @@ class ShapeInference:
     """Infers shapes inside one kernel; memoised per node.
 
     `tl_function(func)` names a tl call ("arange") or None; `binding(name)` gives the
-    expression(s) a local name is bound to; `dim_of(expr)` turns a size expression into a Dim.
+    expression(s) a local name is bound to; `dim_of(expr)` turns a size expression into a Dim;
+    `param_shape(name)` is a parameter's shape: (), or None where callers may pass blocks.
     """
 
     def __init__(
@@ -116,7 +117,9 @@ class ShapeInference:
         tl_function: Callable[[cst.BaseExpression], str | None],
         bindings: Callable[[str], list],
         dim_of: Callable[[cst.BaseExpression], Dim],
+        param_shape: Callable[[str], Shape],
     ) -> None:
+        self.param_shape = param_shape
         self._tl = tl_function
         self._bindings = bindings
         self._dim_of = dim_of
@@ -225,8 +228,14 @@ class ShapeInference:
             arg = _kw(node, "input", 0)
             return None if arg is None else self.shape_of(arg)
         if name in ("load",):
+            # the pointer broadcasts with the mask and `other` both ways (Triton 3.5+:
+            # `broadcast_impl_value` in semantic.load; a scalar pointer takes scalars only)
             pointer = _kw(node, "pointer", 0)
-            return None if pointer is None else self.shape_of(pointer)
+            shape = None if pointer is None else self.shape_of(pointer)
+            if not shape:
+                return shape
+            extra = [_kw(node, "mask", 1), _kw(node, "other", 2)]
+            return broadcast_all([shape] + [self.shape_of(e) for e in extra if e is not None])
         if name in _SCALARS:
             return ()
         if name in ("reshape", "view"):

@@ -9,6 +9,7 @@ expressions cannot overflow Python's recursion limit.
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter
 from typing import Callable
 
 import libcst as cst
@@ -20,31 +21,38 @@ _NOT_CODE = {
     "encoding", "has_trailing_newline", "empty_lines", "first_line", "last_line", "comment", "operator",
     "relative", "posonly_ind", "asynchronous", "trailing_comma", "separator", "star",
 }
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# Per class: a function giving the values of its fields that can hold code, as a tuple.
+_CODE_VALUES: dict[type, Callable[[cst.CSTNode], tuple]] = {}
+# Per class of a field's value: is it a node? (isinstance on libcst's abstract base is slow)
+_IS_NODE: dict[type, bool] = {}
 
 
-def code_fields(cls: type) -> tuple[str, ...]:
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = tuple(
-            f.name for f in dataclasses.fields(cls) if f.name not in _NOT_CODE and not f.name.startswith("whitespace")
-        )
-        _FIELDS[cls] = fields
-    return fields
+def code_values(cls: type) -> Callable[[cst.CSTNode], tuple]:
+    fields = [f.name for f in dataclasses.fields(cls)
+              if f.name not in _NOT_CODE and not f.name.startswith("whitespace") and f.type is not str]  # Name.value
+    if len(fields) == 1:
+        name = fields[0]
+        get = lambda node: (getattr(node, name),)  # noqa: E731 - attrgetter of one name gives no tuple
+    else:
+        get = attrgetter(*fields) if fields else lambda node: ()
+    _CODE_VALUES[cls] = get
+    return get
 
 
-def children(node: cst.CSTNode, _fields=_FIELDS.get) -> list[cst.CSTNode]:
+def children(node: cst.CSTNode, _values=_CODE_VALUES.get, _is_node=_IS_NODE.get) -> list[cst.CSTNode]:
     """The node's children that hold code, in source order. (Hot: every walk runs through it.)"""
     found: list[cst.CSTNode] = []
     kind = node.__class__
-    for name in _fields(kind) or code_fields(kind):
-        value = getattr(node, name)
-        if value is None or value.__class__ is str:  # Name.value, Integer.value, f-string quotes
-            continue
-        if value.__class__ is tuple or value.__class__ is list:  # code sequences hold only nodes
+    for value in (_values(kind) or code_values(kind))(node):
+        kind = value.__class__
+        if kind is tuple or kind is list:  # code sequences hold only nodes
             found.extend(value)
-        elif isinstance(value, cst.CSTNode):
-            found.append(value)
+        else:
+            is_node = _is_node(kind)
+            if is_node is None:  # None, str (f-string quotes), MaybeSentinel, or a node
+                is_node = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+            if is_node:
+                found.append(value)
     return found
 
 
@@ -58,25 +66,28 @@ class Walker:
         cls._dispatch = {}
 
     def _hooks(self, kind: type) -> tuple[Callable | None, Callable | None]:
-        hooks = self._dispatch.get(kind)
-        if hooks is None:
-            name = kind.__name__
-            hooks = (getattr(type(self), f"visit_{name}", None), getattr(type(self), f"leave_{name}", None))
-            self._dispatch[kind] = hooks
+        name = kind.__name__
+        hooks = (getattr(type(self), f"visit_{name}", None), getattr(type(self), f"leave_{name}", None))
+        self._dispatch[kind] = hooks
         return hooks
 
     def walk(self, root: cst.CSTNode) -> None:
-        stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
+        hooks_of = self._dispatch.get
+        stack: list = [root]  # nodes to visit, and (leave hook, node) pairs to leave
+        pop, push = stack.pop, stack.append
         while stack:
-            node, leaving = stack.pop()
-            visit, leave = self._hooks(type(node))
-            if leaving:
-                leave(self, node)
+            node = pop()
+            kind = node.__class__
+            if kind is tuple:
+                node[0](self, node[1])
                 continue
+            visit, leave = hooks_of(kind) or self._hooks(kind)
             if visit is not None and visit(self, node) is False:
                 if leave is not None:
                     leave(self, node)
                 continue
             if leave is not None:
-                stack.append((node, True))
-            stack.extend((child, False) for child in reversed(children(node)))
+                push((leave, node))
+            found = children(node)
+            found.reverse()
+            stack.extend(found)

@@ -26,9 +26,27 @@ def register(subparsers) -> None:
                     "Exit 0 PASS, 1 FAIL, 2 usage or environment error (a broken reference), 3 INCONCLUSIVE "
                     "(correctness could not be verified).")
     _add_common(run)
-    run.add_argument("--batch", metavar="DIR", help="check every *.py in DIR: one JSON line per candidate on stdout, progress on stderr")
-    run.add_argument("--jobs", type=int, default=1, metavar="N", help="candidates checked at once with --batch (default 1; timings contend)")
+    run.add_argument("--batch", metavar="DIR", help="check every *.py in DIR (not _*.py: helpers): one JSON line per "
+                     "candidate on stdout and in the results file, progress on stderr (docs/runtime.md, Batch)")
+    run.add_argument("--gpus", default="all", metavar="all|N|0,2,5", help="with --batch: the GPUs to use, one candidate "
+                     "per GPU at a time (default all; 0: none, the interpreter on the CPU workers)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N", help="with --batch: CPU workers (the compile stage; "
+                     "the interpreter's stages too where no GPU is used); default one per GPU, at least 1")
+    run.add_argument("--ray", metavar="auto|ADDRESS", help="with --batch: run the stages as tasks of a Ray cluster "
+                     "(auto: RAY_ADDRESS, or the cluster on this machine, else a new local one); pip install 'fuselint[ray]'")
+    run.add_argument("--results", metavar="FILE", help="with --batch: the append-only JSONL of results, read first to "
+                     "skip candidates already done (default ./fuselint-results.jsonl)")
+    run.add_argument("--no-resume", action="store_true", help="with --batch: run every candidate again (records are appended)")
     run.set_defaults(func=run_command)
+
+    report = subparsers.add_parser(
+        "report", help="summarise a batch's results file (a table; a chart of the speeds with --plot)",
+        description="Reads the JSONL that `fuselint run --batch` writes: the verdicts, each candidate's row, the "
+                    "slowest, and the speed distribution (--plot FILE.png, with matplotlib). Exit 2 when the file "
+                    "cannot be read.")
+    report.add_argument("results", help="a results file (fuselint-results.jsonl)")
+    report.add_argument("--plot", metavar="PNG", help="also draw the speedups over eager as a histogram into PNG")
+    report.set_defaults(func=report_command)
 
     confirm = subparsers.add_parser(
         "confirm", help="lint a kernel, run it, and say whether the lint and the results agree",
@@ -124,9 +142,19 @@ def run_command(args) -> int:
             return _usage_error("give either KERNEL or --batch DIR, not both")
         if not os.path.isdir(args.batch):
             return _usage_error(f"--batch {args.batch} is not a directory")
+        if args.jobs is not None and args.jobs < 1:
+            return _usage_error("--jobs must be at least 1")
         from .parent.batch import run_batch
 
-        return run_batch(args.batch, args.reference, options, jobs=max(1, args.jobs))
+        try:
+            return run_batch(args.batch, args.reference, options, jobs=args.jobs, gpus=args.gpus, ray=args.ray,
+                             results=args.results, resume=not args.no_resume)
+        except ValueError as error:
+            return _usage_error(str(error))
+    batch_only = [flag for flag, given in (("--ray", args.ray), ("--results", args.results), ("--jobs", args.jobs),
+                                           ("--no-resume", args.no_resume), ("--gpus", args.gpus != "all")) if given]
+    if batch_only:
+        return _usage_error(f"{', '.join(batch_only)} go(es) with --batch DIR")
     if not args.kernel:
         return _usage_error("give a KERNEL file or --batch DIR")
     if not os.path.isfile(args.kernel):
@@ -161,6 +189,12 @@ def _print_report(report: dict, args, lint_lines: list[str] | None = None) -> No
     if lint_lines:
         print("\n".join(lint_lines) + "\n")
     print(render(report))
+
+
+def report_command(args) -> int:
+    from .parent.report import report_main
+
+    return report_main(args.results, args.plot)
 
 
 def confirm_command(args) -> int:

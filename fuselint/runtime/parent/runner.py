@@ -52,10 +52,17 @@ class Options:
     memory_limit_gib: float | None = None  # default: half the machine's memory
     file_size_limit_mib: float | None = None  # default: 4 GiB, or more for large inputs
     pass_env: tuple = ()  # more environment variables the candidate may see
+    visible_devices: str | None = None  # CUDA_VISIBLE_DEVICES of the reference's and candidate's processes
 
 
 class RunError(Exception):
-    """Not a verdict on the candidate: the reference or the environment failed."""
+    """Not a verdict on the candidate: the reference or the environment failed. ``lost``: the
+    reference's process was killed by a signal (out of memory, a kill), which another attempt
+    may not meet."""
+
+    def __init__(self, message: str, lost: bool = False):
+        super().__init__(message)
+        self.lost = lost
 
 
 def _limits(options: Options, gpu: bool, input_bytes: int) -> sandboxing.Limits:
@@ -160,11 +167,11 @@ def _start(name: str, argv_tail: list[str], exchange: Path, launcher) -> Child:
     return Child(name, proc, MessageReader(read_fd), log_path, stop)
 
 
-def _reference_launcher(module: str):
+def _reference_launcher(module: str, devices: dict):
     def launch(argv, log, fds):
         proc = subprocess.Popen([sys.executable, "-m", module, *argv], stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, pass_fds=fds, start_new_session=True,
-                                env={**os.environ, "PYTHONPATH": _pythonpath()})
+                                env={**os.environ, "PYTHONPATH": _pythonpath(), **devices})
         sandboxing.register(proc.pid)
 
         def stop(p):
@@ -182,9 +189,10 @@ def _pythonpath() -> str:
     return root + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
 
 
-def _candidate_launcher(box: sandboxing.Sandbox, workdir: Path, writable: list[Path], interpreted: bool):
+def _candidate_launcher(box: sandboxing.Sandbox, workdir: Path, writable: list[Path], interpreted: bool,
+                        devices: dict):
     def launch(argv, log, fds):
-        extra = {"TRITON_INTERPRET": "1"} if interpreted else {}
+        extra = {**devices, **({"TRITON_INTERPRET": "1"} if interpreted else {})}
         proc = box.start([sys.executable, "-m", "fuselint.runtime.candidate.process", *argv], workdir, writable, extra,
                          fds, log)
         return proc, box.stop
@@ -212,7 +220,7 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
         (exchange / "spec.json").write_text(json.dumps(spec))
         deadline = time.monotonic() + options.timeout
         ref = _start("reference", [str(exchange / "spec.json"), str(exchange)], exchange,
-                     _reference_launcher("fuselint.runtime.reference.process"))
+                     _reference_launcher("fuselint.runtime.reference.process", _devices(options.visible_devices)))
         try:
             ready = _await_reference(ref, deadline)
             report["environment"] = ready["environment"]
@@ -238,7 +246,10 @@ def run_candidate(kernel: str, reference: str, options: Options) -> dict:
             expected_dir = Path(tempfile.mkdtemp(prefix="expected-", dir=exchange))  # after the candidate's end
             revealed = ref.send(f"reveal {expected_dir}") and ref.wait("revealed", time.monotonic() + options.timeout)
             if not revealed:
-                raise RunError(f"the reference's process did not write its results ({ref.death or ref.phase()})")
+                code = ref.proc.poll()
+                why = f"crashed with {_signal_name(code)}" if code is not None and code < 0 else ref.phase()
+                raise RunError(f"the reference's process did not write its results ({ref.death or why})",
+                               lost=_killed(ref))
         finally:
             ref.finish(time.monotonic() + 10)
         report["children"] = {name: child.summary() for name, child in children.items()}
@@ -260,7 +271,20 @@ def _await_reference(ref: Child, deadline: float) -> dict:
     if error is not None:
         where = f" at {error['where']}" if error.get("where") else ""
         raise RunError(f"the reference failed: {error['message']}{where}")
-    raise RunError(f"the reference's process {ref.death or 'ended'} before its inputs were ready:\n{ref.log_tail(1500)}")
+    raise RunError(f"the reference's process {ref.death or 'ended'} before its inputs were ready:\n{ref.log_tail(1500)}",
+                   lost=_killed(ref))
+
+
+def _killed(ref: Child) -> bool:
+    """The reference's process ended by a signal fuselint did not send (it sends one only after
+    the deadline, which the reference's death then reads as a time-out)."""
+    code = ref.proc.poll()
+    return code is not None and code < 0 and not (ref.death or "").startswith("timed out")
+
+
+def _devices(visible: str | None) -> dict:
+    """The processes' environment for ``Options.visible_devices`` (None: fuselint's own)."""
+    return {} if visible is None else {"CUDA_VISIBLE_DEVICES": visible}
 
 
 def _input_bytes(exchange: Path) -> int:
@@ -273,7 +297,7 @@ def _run_candidate_process(mode: str, spec: dict, exchange: Path, box, interpret
     out.mkdir(exist_ok=True)
     (workdir / "spec.json").write_text(json.dumps(spec))
     child = _start(f"candidate-{mode}", [mode, str(workdir / "spec.json"), str(exchange)], exchange,
-                   _candidate_launcher(box, workdir, [out], interpreted))
+                   _candidate_launcher(box, workdir, [out], interpreted, _devices(spec["visible_devices"])))
     if mode == "run" and spec.get("timing_sets"):
         if child.wait("timing-ready", deadline) and child.send("go"):
             child.wait("timing-end", deadline)

@@ -47,6 +47,11 @@ PR_SET_CHILD_SUBREAPER = 36
 BWRAP_FLAGS = ["--die-with-parent", "--new-session", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc"]
 UNSHARE_FLAGS = ["--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "--ipc",
                  "--uts"]
+# The first process of unshare's PID namespace: a shell that runs the candidate's and exits with
+# its status (128 + N for a death by signal N). As PID 1 the candidate's process would be immune
+# to its own signals, and util-linux 2.38's unshare reports a child's death by a signal as exit 1
+# ("sigprocmask unblock failed").
+SHELL_AS_PID_1 = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
 
 
 @dataclasses.dataclass
@@ -69,7 +74,7 @@ def _tool_prefix(tool: str, writable: list[Path], gpu: bool) -> list[str]:
         devices = ["--dev-bind", "/dev", "/dev"] if gpu else ["--dev", "/dev"]
         return ["bwrap", *BWRAP_FLAGS, *devices, *binds, "--"]
     if tool == "unshare":
-        return ["unshare", *UNSHARE_FLAGS, "--"]
+        return ["unshare", *UNSHARE_FLAGS, "--", *SHELL_AS_PID_1]
     return []
 
 
