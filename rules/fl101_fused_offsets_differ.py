@@ -31,7 +31,8 @@ class FusedOffsetsDiffer(Rule):
       `offs + HALF`, or one input shifted while another is read at the output's offsets.
 
     What does not: program terms (which row a program reads: cos/sin at `pid % seq_len`, a
-    weight row shared by all rows, a page of a paged KV cache chosen by a block table), also
+    weight row shared by all rows, a page of a paged KV cache chosen by a block table), a
+    vector of one lane (`tl.arange(0, XBLOCK)` where every launch sets `XBLOCK = 1`), also
     inside a sliced vector (`offs_t[:, None]` beside `(page * PAGE + offs_t)[:, None]`); a
     stride chosen per program (`offs * tl.where(is_q, q_stride, k_stride)`); a shift alone in
     a copy (where a view starts: `x + offs - pad_left`); a tile transposed in registers before
@@ -205,6 +206,24 @@ def k(x_ptr, s_ptr, y_ptr, z_ptr, M, N, B: tl.constexpr):
     a = tl.arange(0, B)
     t = tl.load(x_ptr + a[:, None, None] * B * B + a[None, :, None] * B + a[None, None, :] + rows[0])
     tl.store(z_ptr + a[None, None, :] * B * B + a[:, None, None] * B + a[None, :, None], tl.permute(t, (1, 2, 0)))
+""",
+        # Inductor's reduction layout with XBLOCK = 1: the row vector has one lane, so the weight
+        # read at the column vector alone is at the output's offsets
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, w_ptr, out_ptr, rnumel, XBLOCK: tl.constexpr, RBLOCK: tl.constexpr):
+    x0 = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]
+    r1 = tl.arange(0, RBLOCK)[None, :]
+    rmask = r1 < rnumel
+    x = tl.load(x_ptr + (r1 + rnumel * x0), rmask)
+    w = tl.load(w_ptr + r1, rmask)
+    tl.store(out_ptr + (r1 + rnumel * x0), x * w, rmask)
+
+def launch(x, w, out, rows, rnumel):
+    k[(rows,)](x, w, out, rnumel, XBLOCK=1, RBLOCK=1024)
 """,
     ]
     INVALID = [

@@ -130,6 +130,22 @@ def row_times_matrix(a_ptr, b_ptr, c_ptr, K, N, stride_ak, stride_bk, BLOCK_K: t
         b_ptrs += BLOCK_K * stride_bk
     tl.store(c_ptr + offs_n, acc, mask=offs_n < N)
 """,
+        # constant sizes that the block divides: cdiv(4096, 128) * 128 is 4096, no tail
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
+
+def launch():
+    x = torch.empty(4096, device="cuda")
+    y = torch.empty_like(x)
+    k[(triton.cdiv(4096, 128),)](x, y, BLOCK=128)
+""",
     ]
     INVALID = [
         # FlagGems #5231's shape: the store masked, the input load not
@@ -218,5 +234,21 @@ def per_row_scale(x_ptr, mean_ptr, y_ptr, M, N, BLOCK: tl.constexpr):
     x = tl.load(x_ptr + j, mask=mask)
     mean = tl.load(mean_ptr + j // N)  # error
     tl.store(y_ptr + j, x - mean, mask=mask)
+""",
+        # 4000 is no multiple of 128: the last program stores past the end
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))  # error
+
+def launch():
+    x = torch.empty(4000, device="cuda")
+    y = torch.empty_like(x)
+    k[(triton.cdiv(4000, 128),)](x, y, BLOCK=128)
 """,
     ]

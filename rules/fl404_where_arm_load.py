@@ -86,6 +86,24 @@ def relu_rows(x_ptr, y_ptr, N, stride, BLOCK_N: tl.constexpr):
     y = tl.where(x > 0, x, 0.0)
     tl.store(y_ptr + tl.program_id(0) * stride + cols, y, mask=cols < N)
 """,
+        # the load's own mask drops the lanes of the first row (`~is_first`), where the offset
+        # would be negative
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def prev_token(x_ptr, state_ptr, out_ptr, T, D, n, BLOCK: tl.constexpr):
+    idx = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    valid = idx < n
+    seq = (idx // D) % T
+    feat = idx % D
+    x_idx = (idx // (T * D)) * T * D + seq * D + feat
+    is_first = seq < 1
+    first = tl.load(state_ptr + feat, mask=is_first & valid, other=0.0)
+    prev = tl.load(x_ptr + x_idx - D, mask=~is_first & valid, other=0.0)
+    tl.store(out_ptr + idx, tl.where(is_first, first, prev), mask=valid)
+""",
     ]
     INVALID = [
         # vllm-ascend #16275

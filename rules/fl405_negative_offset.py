@@ -106,6 +106,36 @@ def roll(x_ptr, y_ptr, n, shift, BLOCK: tl.constexpr):
     x = tl.load(x_ptr + (offs + n - shift) % n, mask=offs < n)
     tl.store(y_ptr + offs, x, mask=offs < n)
 """,
+        # Inductor's clamps: `tl.where(x != x, x, ...)` is its NaN test (never true for an
+        # integer index), then max with 0 and min with the last row
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def pool(in_ptr, out_ptr, xnumel, XBLOCK: tl.constexpr):
+    xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
+    xmask = xindex < xnumel
+    x1 = xindex // 8
+    x0 = xindex % 8
+    tmp0 = x1 - 1
+    tmp4 = 0
+    tmp5 = tl.where(tmp0 != tmp0, tmp0, tl.where(tmp0 > tmp4, tmp0, tmp4))
+    tmp7 = tl.where(tmp5 != tmp5, tmp5, tl.where(tmp5 < 7, tmp5, 7))
+    v = tl.load(in_ptr + (x0 + 8 * tmp7), xmask)
+    tl.store(out_ptr + xindex, v, xmask)
+""",
+        # a load under a scalar ternary runs only where its test holds: i % BT > 0 needs i >= 1
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def prev_gate(g, out, T, H, BT: tl.constexpr):
+    i = tl.program_id(0)
+    b_gp = tl.load(g + (i - 1) * H) if i % BT > 0 else 0.
+    tl.store(out + i * H, b_gp)
+""",
     ]
     INVALID = [
         # the store keeps lanes past C, where the offset is -1
@@ -148,5 +178,16 @@ def conv1d(x_ptr, w_ptr, y_ptr, n, PAD: tl.constexpr, BLOCK: tl.constexpr, K: tl
 
 def launch(x, w, y, n):
     conv1d[(triton.cdiv(n, 128),)](x, w, y, n, PAD=1, BLOCK=128, K=3)
+""",
+        # the load is the ternary's other arm: it runs where i % BT == 0, i = 0 included
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def prev_gate(g, out, T, H, BT: tl.constexpr):
+    i = tl.program_id(0)
+    b_gp = 0. if i % BT > 0 else tl.load(g + (i - 1) * H)  # error
+    tl.store(out + i * H, b_gp)
 """,
     ]

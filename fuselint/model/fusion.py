@@ -350,6 +350,8 @@ def compare(kernel: "Kernel", member: Member, output: Member, group: "Group | No
     missing = Counter(set(theirs.tile) - set(mine.tile)) + (theirs.shift - mine.shift)
     if not extra and not missing:
         return None
+    if mine.shift == theirs.shift and all(_one_lane(canon, t) for t in set(mine.tile) ^ set(theirs.tile)):
+        return None  # `tl.arange(0, XBLOCK)` launched with XBLOCK = 1 is one lane: a program term
     placement = _placement(kernel, member, output)
     if placement is None and set(mine.tile) != set(theirs.tile):
         return None  # its value reaches the store moved in a way not followed, by other vectors
@@ -372,6 +374,11 @@ def compare(kernel: "Kernel", member: Member, output: Member, group: "Group | No
     if extra and any(m.access.kind == "load" and _at_output_offsets(kernel, m, output) for m in others):
         return Difference(extra, missing, "shift")  # another input is read at the output's offsets
     return None
+
+
+def _one_lane(canon, term) -> bool:
+    shape = canon.shape(term)
+    return shape is not None and all(dim == 1 for dim in shape)
 
 
 def _at_output_offsets(kernel: "Kernel", member: Member, output: Member) -> bool:

@@ -160,6 +160,28 @@ def point(value: Lin) -> Range:
 
 # --- symbols and their facts ------------------------------------------------------------------------
 
+def _exact_quotient(n: Lin, b: Lin) -> "Lin | None":
+    """`n / b` where `b` divides every term of `n` (a constant dividing every coefficient, or
+    one symbol with coefficient 1 found in every monomial); None otherwise."""
+    if b.constant is not None:
+        if b.constant > 0 and all(c % b.constant == 0 for c in n.terms.values()):
+            return Lin({m: c // b.constant for m, c in n.terms.items()})
+        return None
+    if len(b.terms) != 1:
+        return None
+    (monomial, coefficient), = b.terms.items()
+    if coefficient != 1 or len(monomial) != 1 or not n.terms:
+        return None
+    out = {}
+    for m, c in n.terms.items():
+        if monomial[0] not in m:
+            return None
+        rest = list(m)
+        rest.remove(monomial[0])
+        out[tuple(rest)] = c
+    return Lin(out)
+
+
 @dataclass
 class Symbols:
     """What is known of the symbols of one kernel's bounds."""
@@ -171,6 +193,9 @@ class Symbols:
     def cdiv_symbol(self, n: Lin, b: Lin) -> Lin:
         if b.constant == 1:
             return n
+        exact = _exact_quotient(n, b)
+        if exact is not None:
+            return exact  # cdiv(4096, 128) is 32, cdiv(pid * B, B) is pid: no tail to bound
         name = f"cdiv({n.text()}, {b.text()})"
         self.cdiv[name] = (n, b)
         return Lin.sym(name)
@@ -482,6 +507,8 @@ class RangeModel:
         nothing."""
         arms = []
         for arm, holds in ((a, True), (b, False)):
+            if _never_holds(condition, holds):
+                continue
             extra = self.facts_of(_holding(condition, holds))
             merged = dict(facts)
             for bag, rng in extra.items():
@@ -595,6 +622,8 @@ class RangeModel:
         key = without_slices(key)
         if key[0] == "and":
             return [f for c in bag_items(key) for f in self._fact(c)]
+        if key[0] == "not" and without_slices(key[1])[0] == "cmp":  # `~(v < 1)` is `v >= 1`
+            return [f for c in _holding(without_slices(key[1]), False) for f in self._fact(c, with_equality)]
         if key[0] == "cmp" and key[1] == "!=" and with_equality:
             return self._unequal(key)
         if key[0] != "cmp" or key[1] not in ("<", "<=", "=="):
@@ -634,7 +663,7 @@ class RangeModel:
                 found.append((bag, Range((-limit,), ())))
             else:
                 found.append((bag, point(-limit)))
-        return found
+        return found + [fact for bag, rng in found for fact in _dividend_facts(bag, rng)]
 
     def _unequal(self, key: Key) -> list:
         """`v != c` where `c` is an end of `v`'s range moves that end by one (`offs != 0` with
@@ -862,6 +891,16 @@ class _Guards(Walker):
             self.exits.append(test)
         return False
 
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        """`tl.load(...) if c else 0.` loads only where `c` holds (Triton compiles it to scf.if)."""
+        self.walk(node.test)
+        test = self.canon.key(node.test)
+        for branch, holds in ((node.body, True), (node.orelse, False)):
+            self.stack.append((test, holds))
+            self.walk(branch)
+            self.stack.pop()
+        return False
+
     def _divisibility(self, test: cst.BaseExpression) -> bool:
         for name in _names(test):
             param = self.kernel.param(name)
@@ -929,6 +968,22 @@ def _exits(body: cst.BaseSuite) -> bool:
 
 
 _FLIP = {"<": "<=", "<=": "<"}
+
+
+def _dividend_facts(bag: tuple, rng: Range) -> list:
+    """`a % m >= c` with `c >= 1` gives `a >= c`: Triton's integer `%` takes the dividend's sign
+    (C's remainder), so a positive remainder needs a dividend at least that large."""
+    if len(bag) != 1 or bag[0][0] != "bin" or bag[0][1] != "%":
+        return []
+    lows = [lo for lo in rng.lo if lo.constant is not None and lo.constant >= 1]
+    return [(tuple(sorted(_terms(bag[0][2]), key=repr)), Range((max(lows, key=lambda lo: lo.constant),), ()))] if lows else []
+
+
+def _never_holds(test: Key, holds: bool) -> bool:
+    """`x != x` (Inductor's NaN test, `tl.where(x != x, x, ...)`) never holds for the integers
+    an offset is made of, nor does `x == x` fail."""
+    key = without_slices(test)
+    return key[0] == "cmp" and key[2] == key[3] and (key[1], holds) in (("!=", True), ("==", False))
 
 
 def _holding(test: Key, holds: bool) -> list[Key]:
