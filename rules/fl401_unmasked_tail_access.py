@@ -10,7 +10,9 @@ class UnmaskedTailAccess(Rule):
     bounds it — a mask such as `offs < n` elsewhere in the kernel, or the launch grid's
     `triton.cdiv(n, BLOCK)` tiling — and that has no mask covering it. The EVEN pattern (an
     unmasked access under a flag that says the sizes divide the blocks), offsets wrapped by
-    `% n` and blocks that provably equal the extent are not flagged.
+    `% n` and blocks that provably equal the extent are not flagged; nor is one window that is
+    the same for every program (`tl.arange(0, C)`) when the bound a mask elsewhere gives it is
+    no size the kernel walks in blocks or pads to a power of two (`offs < rank` selects lanes).
 
     ## Why is this bad?
     The grid rounds up: the last program's tile reaches `cdiv(n, BLOCK) * BLOCK - 1`, up to
@@ -146,6 +148,19 @@ def launch():
     y = torch.empty_like(x)
     k[(triton.cdiv(4096, 128),)](x, y, BLOCK=128)
 """,
+        # one fixed window (no tiling) read whole: `offs < rank` selects the ranks before this
+        # one, it does not say where `sizes` ends
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def offsets_before(sizes_ptr, remote_ptr, out_ptr, rank, WORLD: tl.constexpr):
+    offs = tl.arange(0, WORLD)
+    before = tl.load(remote_ptr + offs, mask=offs < rank, other=0)
+    sizes = tl.load(sizes_ptr + offs)
+    tl.store(out_ptr + offs, sizes + tl.sum(before))
+""",
     ]
     INVALID = [
         # FlagGems #5231's shape: the store masked, the input load not
@@ -250,5 +265,21 @@ def launch():
     x = torch.empty(4000, device="cuda")
     y = torch.empty_like(x)
     k[(triton.cdiv(4000, 128),)](x, y, BLOCK=128)
+""",
+        # one window padded to a power of two: N is a size, and the weight holds N values
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale_rows(x_ptr, w_ptr, y_ptr, N, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + row * N + cols, mask=cols < N)
+    w = tl.load(w_ptr + cols)  # error
+    tl.store(y_ptr + row * N + cols, x * w, mask=cols < N)
+
+def launch(x, w, y, M, N):
+    scale_rows[(M,)](x, w, y, N, BLOCK=triton.next_power_of_2(N))
 """,
     ]

@@ -1404,11 +1404,34 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
                 out.append(Overrun(access, check, "unused", named[0]))
             elif access.mask is not None and any(c.bounded_here for c in checks):
                 out.append(Overrun(access, check, "axis"))
-            else:
+            elif not _fixed_window(model, vector) or _a_size(model, check.extent.bound):
                 out.append(Overrun(access, check, "unmasked"))
             break
     kernel.__dict__["_overruns"] = out
     return out
+
+
+def _fixed_window(model: RangeModel, vector: Key) -> bool:
+    """Is the vector one window the same for every program (`tl.arange(0, C)`, no tiling)?"""
+    varying = [t for t in _terms(vector) if not model.canon.is_static(t)]
+    return len(varying) == 1 and varying[0][0] == "arange"
+
+
+def _a_size(model: RangeModel, bound: Lin) -> bool:
+    """Does the kernel treat `bound` as the size of an axis: walked in blocks (`cdiv(bound, B)`
+    in the grid or a loop) or padded to a power of two (`BLOCK = next_power_of_2(bound)`)? A
+    fixed window has no tail; what a mask elsewhere bounds it by may select lanes (the ranks
+    before this one, row 0) rather than end the tensor, and only a size says it ends there."""
+    for axis in range(3):
+        model.grid(axis)
+    for loop in model._loops:
+        model._loop(("loop", None, loop))
+    walked = [n for n, _ in model.symbols.cdiv.values()]
+    for call in model.kernel.calls("cdiv"):  # `for k in range(tl.cdiv(K, BLOCK_K))`
+        if call.call.args:
+            n = model.range_of(model.canon.key(call.call.args[0].value))
+            walked += list(n.hi) if n.lo == n.hi else []
+    return bound in walked or bound in model.symbols.npo2.values()
 
 
 def _bound_before(model: RangeModel, name: str, access: "Access") -> bool:
