@@ -129,6 +129,24 @@ def launch(o, attn_sink, h):
 """,
         # the same read in a @triton.jit helper: the kernels that call it pass a padded tensor
         _SINK_READ_IN_A_HELPER.format(mark="", size="H_padded"),
+        # a grid of whole tiles (`q_len // BLOCK`, the host asserts the division): rows stay
+        # inside the tensor; `keep` selects the real queries among them, it is no bound
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def block_sum(x_ptr, out_ptr, real_len, start, BLOCK: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    keep = rows + start < real_len
+    x = tl.load(x_ptr + rows)
+    tl.store(out_ptr + tl.program_id(0), tl.sum(tl.where(keep, x, 0.0)))
+
+def block_sums(x, out, real_len, start, BLOCK=128):
+    q_len = x.shape[0]
+    assert q_len % BLOCK == 0
+    block_sum[(q_len // BLOCK,)](x, out, real_len, start, BLOCK=BLOCK)
+""",
     ]
     INVALID = [
         # the helper's caller passes a tensor of exactly h elements: the tail is past its end

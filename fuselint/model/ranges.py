@@ -187,6 +187,7 @@ class Symbols:
     """What is known of the symbols of one kernel's bounds."""
 
     cdiv: dict = field(default_factory=dict)  # symbol -> (n: Lin, b: Lin): ⌈n/b⌉
+    floor: dict = field(default_factory=dict)  # symbol -> (n: Lin, b: Lin): ⌊n/b⌋, a grid of whole tiles
     npo2: dict = field(default_factory=dict)  # symbol -> n: Lin: next_power_of_2(n)
     minimum: dict = field(default_factory=dict)  # symbol -> least value it takes (default 1)
 
@@ -200,9 +201,18 @@ class Symbols:
         self.cdiv[name] = (n, b)
         return Lin.sym(name)
 
+    def floor_symbol(self, n: Lin, b: Lin) -> Lin:
+        exact = _exact_quotient(n, b)
+        if exact is not None:
+            return exact
+        name = f"floor({n.text()}, {b.text()})"
+        self.floor[name] = (n, b)
+        return Lin.sym(name)
+
     def _expand(self, value: Lin, tail: bool) -> Lin:
         """`value` as small as the derived symbols let it be, each replaced by a bound:
-        `⌈n/b⌉ * b` lies in `[n, n + b - 1]` (the top reached when n % b == 1), a next power of
+        `⌈n/b⌉ * b` lies in `[n, n + b - 1]` (the top reached when n % b == 1), `⌊n/b⌋ * b` in
+        `[n - b + 1, n]`, a next power of
         two of n in `[n, 2n - 1]`. With `tail`, a next power of two takes `n + 1`, a value it
         reaches (n = 3), instead of the bound `2n - 1` that it may never reach together with
         the other symbols' values."""
@@ -212,8 +222,8 @@ class Symbols:
             up = coefficient < 0  # a negative term is smallest where its symbol is largest
             replaced = False
             for symbol in monomial:
-                if symbol in self.cdiv:
-                    n, b = self.cdiv[symbol]
+                if symbol in self.cdiv or symbol in self.floor:
+                    n, b = self.cdiv[symbol] if symbol in self.cdiv else self.floor[symbol]
                     rest = list(monomial)
                     rest.remove(symbol)
                     if b.constant is not None and b.constant > 0 and coefficient % b.constant == 0:
@@ -227,7 +237,10 @@ class Symbols:
                         others = Lin({tuple(rest): coefficient // bc})
                     else:
                         continue
-                    product = (n + b - Lin.const(1)) if up else n
+                    if symbol in self.cdiv:
+                        product = (n + b - Lin.const(1)) if up else n
+                    else:
+                        product = n if up else n - b + Lin.const(1)
                     term = others * product
                     replaced = True
                     break
@@ -376,13 +389,17 @@ class RangeModel:
             if isinstance(node.operator, cst.FloorDivide):
                 left = node.left
                 b = self.host(node.right, launch, depth + 1)
-                # (n + b - 1) // b
-                if b is not None and isinstance(left, cst.BinaryOperation):
-                    whole = self.host(left, launch, depth + 1)
-                    if whole is not None:
-                        n = whole - b + Lin.const(1)
-                        return self.symbols.cdiv_symbol(n, b)
-                return None
+                whole = self.host(left, launch, depth + 1) if b is not None else None
+                rounded_up = isinstance(left, cst.BinaryOperation) and isinstance(left.operator, cst.Add)
+                if whole is None and b is not None and not rounded_up:
+                    # a host size the kernel never sees (`q_len // B`): only its whole tiles matter
+                    return self.symbols.floor_symbol(Lin.sym(f"{code_of(left)} (host)"), b)
+                if whole is None:
+                    return None
+                if rounded_up:  # (n + b - 1) // b
+                    n = whole - b + Lin.const(1)
+                    return self.symbols.cdiv_symbol(n, b)
+                return self.symbols.floor_symbol(whole, b)  # `n // B` programs: whole tiles only
             a, b = self.host(node.left, launch, depth + 1), self.host(node.right, launch, depth + 1)
             if a is None or b is None:
                 return None
@@ -751,6 +768,10 @@ class RangeModel:
                         if d == b and hi == (Lin.sym(symbol) - Lin.const(1)) * b:
                             found.append(Extent(_bag("sum", list(vector_terms.elements())), n,
                                                 f"the tiling `cdiv({n.text()}, {b.text()}) * {b.text()}`", None))
+                    for symbol, (n, d) in self.symbols.floor.items():
+                        if d == b and hi == (Lin.sym(symbol) - Lin.const(1)) * b:
+                            found.append(Extent(_bag("sum", list(vector_terms.elements())), n,
+                                                f"the grid of whole tiles `{n.text()} // {b.text()}`", None))
         return found
 
     def equalities(self, kept: list[Key]) -> list[Lin]:
