@@ -161,6 +161,23 @@ def offsets_before(sizes_ptr, remote_ptr, out_ptr, rank, WORLD: tl.constexpr):
     sizes = tl.load(sizes_ptr + offs)
     tl.store(out_ptr + offs, sizes + tl.sum(before))
 """,
+        # the host raises unless the block divides n: the tiling has no tail
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
+
+def launch(x, y):
+    n = x.numel()
+    BLOCK = 128
+    if n % BLOCK != 0:
+        raise ValueError("n must be a multiple of the block")
+    k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
+""",
     ]
     INVALID = [
         # FlagGems #5231's shape: the store masked, the input load not
@@ -281,5 +298,22 @@ def scale_rows(x_ptr, w_ptr, y_ptr, N, BLOCK: tl.constexpr):
 
 def launch(x, w, y, M, N):
     scale_rows[(M,)](x, w, y, N, BLOCK=triton.next_power_of_2(N))
+""",
+        # the host checks another multiple than the block it launches with
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))  # error
+
+def launch(x, y):
+    n = x.numel()
+    BLOCK = 128
+    if n % 64 != 0:
+        raise ValueError("n must be a multiple of the block")
+    k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
 """,
     ]

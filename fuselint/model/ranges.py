@@ -160,6 +160,15 @@ def point(value: Lin) -> Range:
 
 # --- symbols and their facts ------------------------------------------------------------------------
 
+def _host_says_multiple(n: cst.BaseExpression, b: cst.BaseExpression, launch) -> bool:
+    """Does the launching code make `n % b == 0` (`if n % B: raise`, an assert, an enclosing
+    `if`), or is it so by construction (`x.numel() // x.shape[-1]`)?"""
+    from fuselint.model.divisibility import checked_multiples, exact_by_construction, form, product_key
+
+    scope = launch.scope
+    return exact_by_construction(n, b, scope) or (form(n, scope), product_key([b], scope)) in checked_multiples(launch)
+
+
 def _exact_quotient(n: Lin, b: Lin) -> "Lin | None":
     """`n / b` where `b` divides every term of `n` (a constant dividing every coefficient, or
     one symbol with coefficient 1 found in every monomial); None otherwise."""
@@ -415,7 +424,11 @@ class RangeModel:
             args = [a.value for a in node.args if a.keyword is None]
             if name.endswith("cdiv") and len(args) == 2:
                 n, b = self.host(args[0], launch, depth + 1), self.host(args[1], launch, depth + 1)
-                return None if n is None or b is None else self.symbols.cdiv_symbol(n, b)
+                if n is None or b is None:
+                    return None
+                if _host_says_multiple(args[0], args[1], launch):  # no tail: whole tiles
+                    return self.symbols.floor_symbol(n, b)
+                return self.symbols.cdiv_symbol(n, b)
             if isinstance(node.func, cst.Name) and node.func.value == "int" and len(args) == 1:
                 return self.host(args[0], launch, depth + 1)
         return None
