@@ -173,4 +173,21 @@ def k(x_ptr, n, BLOCK: tl.constexpr = 24):  # error
     shape = (12, 2)  # error
     two = tl.zeros(shape, tl.float32)
 """,
+        # configs built by a module function: every value it can return counts
+        """
+import triton
+import triton.language as tl
+
+def cfggen():
+    configs = []
+    for rows in [8, 12]:
+        configs.append(triton.Config({"BLOCK_ROWS": rows}, num_warps=4))  # error
+    return configs
+
+@triton.autotune(configs=cfggen(), key=["M"])
+@triton.jit
+def k(x_ptr, M, BLOCK_ROWS: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK_ROWS + tl.arange(0, BLOCK_ROWS)
+    tl.store(x_ptr + rows, 0.0, mask=rows < M)
+""",
     ]

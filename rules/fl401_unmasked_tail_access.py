@@ -178,6 +178,33 @@ def launch(x, y):
         raise ValueError("n must be a multiple of the block")
     k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
 """,
+        # a config function whose every config sets BLOCK_M = 1 (`for m in [1]`, and the prune
+        # hook keeps it): `pid % M` rows of one lane stay below M
+        """
+import triton
+import triton.language as tl
+
+def get_configs():
+    configs = []
+    for m in [1]:
+        for n in [64, 128]:
+            configs.append(triton.Config({"BLOCK_M": m, "BLOCK_N": n}))
+    return configs
+
+def prune(configs, named_args, **kwargs):
+    for config in configs:
+        block_m = 1
+        yield triton.Config({"BLOCK_M": block_m, "BLOCK_N": config.kwargs["BLOCK_N"]})
+
+@triton.autotune(configs=get_configs(), key=["M", "N"], prune_configs_by={"early_config_prune": prune})
+@triton.jit
+def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    pid = tl.program_id(0)
+    offs_m = (pid % M) * BLOCK_M + tl.arange(0, BLOCK_M)
+    s = tl.load(scale_ptr + offs_m, mask=offs_m < M, other=1.0)
+    a = tl.load(a_ptr + offs_m)
+    tl.store(out_ptr + offs_m, a * s)
+""",
     ]
     INVALID = [
         # FlagGems #5231's shape: the store masked, the input load not

@@ -1,5 +1,6 @@
 """Where a kernel's sizes get their values: literals, module constants, parameter defaults,
-launch sites, `triton.autotune` configs and `triton.heuristics`. Unknown stays unknown."""
+launch sites, `triton.autotune` configs (listed, or built by module functions: `configs=cfggen()`,
+with what a prune hook writes) and `triton.heuristics`. Unknown stays unknown."""
 
 from __future__ import annotations
 
@@ -149,7 +150,18 @@ def _comprehension_envs(comp: cst.CompFor):
 
 
 def _autotune_values(kernel: "Kernel", call: cst.Call, name: str, module_eval):
-    for config, env in _configs(kernel, _keyword(call, "configs", 0)):
+    configs = _keyword(call, "configs", 0)
+    builders = _builders(kernel, configs)
+    if builders:  # `configs=get_configs()`: every value the functions can give, or none
+        values = _built_values(kernel, builders, name, required=True)
+        prune = _dict_entry(_keyword(call, "prune_configs_by", 4), "early_config_prune")
+        if values and prune is not None:
+            pruners = _builders(kernel, cst.Call(func=prune)) if isinstance(prune, cst.Name) else []
+            rewritten = _built_values(kernel, pruners, name, required=False) if pruners else None
+            values = None if rewritten is None else values + rewritten
+        yield from values or []
+        return
+    for config, env in _configs(kernel, configs):
         if kernel.imports.qualname(config.func) not in ("triton.Config", "triton.runtime.Config", "triton.runtime.autotuner.Config"):
             continue
         entry = _dict_entry(_keyword(config, "kwargs", 0), name)
@@ -165,3 +177,86 @@ def _heuristic_values(call: cst.Call, name: str, module_eval):
         value = module_eval(entry.body)
         if value is not None:
             yield Value(value, entry.body, "heuristic")
+
+
+def _builders(kernel: "Kernel", node: cst.BaseExpression | None) -> list:
+    """The module functions a call `f()` can run, following `f = g` aliases (every binding:
+    `if AUTOTUNE == "max": get = get_max ... else: get = get_default`)."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not node.args):
+        return []
+    found, names, seen = [], [node.func.value], set()
+    while names:
+        name = names.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        functions = [f for f in kernel.module.functions if f.name == name and f.class_name is None]
+        if functions:
+            found.extend(functions)
+            continue
+        bound = kernel.module.scope.assignments.get(name) or []
+        if not bound or not all(isinstance(value, cst.Name) for value in bound):
+            return []
+        names.extend(value.value for value in bound)
+    return found
+
+
+def _built_values(kernel: "Kernel", functions: list, name: str, required: bool) -> "list[Value] | None":
+    """Every value the functions' dict literals give the key `name` (`{'BLOCK_M': 1, ...}`,
+    `{'BLOCK_M': m}` under `for m in [1, 2]`, a name bound once to a literal), or None when
+    one is not known. With `required`, functions that never name the key are not known
+    either; otherwise they leave the values as they were (a prune hook that keeps a size)."""
+    values = []
+    for function in functions:
+        lookup = function.scope.single
+        qualify = kernel.imports.qualname
+        for entry, fors in _dict_entries(function.node.body, name, ()):
+            used = set(_all_names(entry))
+            envs = _loop_envs(tuple(f for f in fors if not isinstance(f.target, cst.Name) or f.target.value in used))
+            if envs is None:
+                return None
+            for env in envs:
+                value = evaluate(entry, (lambda n, env=env: env[n] if n in env else lookup(n)), qualify)
+                if value is None:
+                    return None
+                values.append(Value(value, entry, "autotune config"))
+    if required and not values:
+        return None
+    return list({(v.value, id(v.node)): v for v in values}.values())  # one per value and place
+
+
+def _dict_entries(node: cst.CSTNode, key: str, fors: tuple):
+    """(value, enclosing for loops) of every dict literal entry `key: value` under `node`."""
+    from fuselint.model.walk import children
+
+    if isinstance(node, cst.Dict):
+        entry = _dict_entry(node, key)
+        if entry is not None:
+            yield entry, fors
+    if isinstance(node, cst.For):
+        yield from _dict_entries(node.iter, key, fors)
+        for part in (node.body, node.orelse):
+            if part is not None:
+                yield from _dict_entries(part, key, fors + (node,))
+        return
+    for child in children(node):
+        yield from _dict_entries(child, key, fors)
+
+
+def _all_names(node: cst.CSTNode):
+    from fuselint.model.walk import children
+
+    if isinstance(node, cst.Name):
+        yield node.value
+    for child in children(node):
+        yield from _all_names(child)
+
+
+def _loop_envs(fors: tuple) -> "list[dict] | None":
+    """Every binding of nested `for x in [literal, ...]` loops; None when one is not literal."""
+    choices = []
+    for loop in fors:
+        if not isinstance(loop.target, cst.Name) or not isinstance(loop.iter, (cst.List, cst.Tuple)):
+            return None
+        choices.append((loop.target.value, [e.value for e in loop.iter.elements]))
+    return [{n: v for (n, _), v in zip(choices, combo)} for combo in itertools.product(*(vs for _, vs in choices))]
