@@ -5,8 +5,8 @@ with the causes. Plus the parts on their own: the results file, the settings key
 retry, --gpus, the progress lines and `fuselint report`.
 
 Each candidate starts processes that import torch (about 10 s a candidate on two loaded cores),
-so CI runs the batch tests on a sample of 8 candidates (`SAMPLE`); `-m slow` runs the same tests
-on the full batch (`FULL`, 49 candidates, good and bad).
+so the batch of 49 candidates, good and bad (`FULL`), takes about 12 minutes of CI on two cores:
+one-at-a-time runs, the host runner, and Ray.
 Every run draws its inputs from one seed, so a verdict can differ only by where it ran. The host
 runner runs with ``--sandbox unshare`` (what a CI runner without bubblewrap uses), Ray and the
 one-at-a-time runs with the best sandbox here (bubblewrap where installed).
@@ -58,8 +58,6 @@ VARIANTS = {
     "grid_half": [("triton.cdiv(n, 256)", "triton.cdiv(n, 512)")],
     "sigkill_self": [("        return axpy(", KILLED_BY_LIMIT + "        return axpy(")],
 }
-SAMPLE = ["good/axpy.py", "bad/wrong_values.py", "bad/non_pow2_arange.py", "bad/segfault.py",
-          "adversarial/torch_with_token_launch.py", "adversarial/libdevice_garbage.py", "block_512", "sigkill_self"]
 # The isolation probes stay out: their verdict depends on the sandbox (and they hog memory, files,
 # processes); bf16_garbage has another reference; bad/out_of_memory allocates what it can.
 FULL = (["good/axpy.py", "good/autotuned.py"] + list(VARIANTS)
@@ -176,13 +174,11 @@ class Killer(threading.Thread):
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="module", params=[pytest.param(SAMPLE, id="sample"),
-                                        pytest.param(FULL, id="full", marks=pytest.mark.slow)])
-def sample(request, tmp_path_factory):
-    """(the batch's folder, each candidate's verdict one at a time): CI's sample, or with -m slow
-    the full batch of >= 40 candidates."""
-    entries = request.param
-    assert len(entries) >= 40 or entries is SAMPLE
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """(the batch's folder, each candidate's verdict one at a time), for >= 40 candidates."""
+    entries = FULL
+    assert len(entries) >= 40
     folder = build_batch(tmp_path_factory.mktemp("batch") / "batch", entries)
     started = time.monotonic()
     expected = one_at_a_time(folder, [file_name(e) for e in entries])
@@ -195,8 +191,8 @@ def _host_command(folder: Path, results: Path) -> list[str]:
             "--jobs", "2", "--results", str(results), "--sandbox", "unshare"]
 
 
-def test_host_runner_killed_driver_resumes_lost_worker_retried(sample, tmp_path):
-    folder, expected = sample
+def test_host_runner_killed_driver_resumes_lost_worker_retried(batch, tmp_path):
+    folder, expected = batch
     assert set(expected.values()) >= {"pass", "fail", "inconclusive"}, expected
     results = tmp_path / "results.jsonl"
     driver = subprocess.Popen(_host_command(folder, results), cwd=tmp_path, stdout=subprocess.DEVNULL,
@@ -251,10 +247,10 @@ def _ray_worker_of(pid: int, ppid: int) -> int | None:
     return ppid if Path(f"/proc/{ppid}/cmdline").read_bytes().startswith(b"ray::") else None
 
 
-def test_ray_same_verdicts_worker_and_process_lost_retried(sample, tmp_path, local_ray, capsys):
+def test_ray_same_verdicts_worker_and_process_lost_retried(batch, tmp_path, local_ray, capsys):
     from fuselint.runtime.parent.batch import run_batch
 
-    folder, expected = sample
+    folder, expected = batch
     results = tmp_path / "results.jsonl"
     # one candidate loses the Ray worker running its run stage once (Ray's max_retries), another
     # its own candidate process (WorkerLost, Ray's retry_exceptions); a third loses its worker on
