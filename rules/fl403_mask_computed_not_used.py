@@ -147,6 +147,25 @@ def block_sums(x, out, real_len, start, BLOCK=128):
     assert q_len % BLOCK == 0
     block_sum[(q_len // BLOCK,)](x, out, real_len, start, BLOCK=BLOCK)
 """,
+        # Inductor's launch helper: grid(65536) is cdiv(65536, XBLOCK) programs, and 512 divides
+        # 65536, so Inductor dropped the store's mask
+        """
+import triton
+import triton.language as tl
+from torch._inductor.triton_heuristics import grid
+
+@triton.jit
+def add_relu(in_out_ptr0, in_ptr0, XBLOCK: tl.constexpr):
+    xnumel = 65536
+    xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
+    xmask = xindex < xnumel
+    tmp0 = tl.load(in_out_ptr0 + xindex, xmask)
+    tmp1 = tl.load(in_ptr0 + xindex % 512, xmask)
+    tl.store(in_out_ptr0 + xindex, tl.maximum(tmp0 + tmp1, 0), None)
+
+def run(x, bias):
+    add_relu[grid(65536)](x, bias, 512)
+""",
     ]
     INVALID = [
         # the helper's caller passes a tensor of exactly h elements: the tail is past its end

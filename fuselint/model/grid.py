@@ -52,6 +52,8 @@ def _dimensions(module: ModuleModel, grid: cst.BaseExpression, scope: Scope, dep
         return [(e.value, scope) for e in grid.elements]
     if isinstance(grid, cst.Lambda):
         return _dimensions(module, grid.body, scope, depth + 1)
+    if isinstance(grid, cst.Call) and module.imports.qualname(grid.func) in _INDUCTOR_GRIDS:
+        return _inductor_dimensions(grid, scope)
     if isinstance(grid, cst.Name):
         bound = resolve(grid, scope)
         if bound is not None:
@@ -61,6 +63,20 @@ def _dimensions(module: ModuleModel, grid: cst.BaseExpression, scope: Scope, dep
                 value = _returned(function.node)
                 return None if value is None else _dimensions(module, value, function.scope, depth + 1)
     return None
+
+
+# Inductor's launch helper: `grid(xnumel, ynumel)` is `(cdiv(xnumel, XBLOCK), cdiv(ynumel, YBLOCK))`.
+_INDUCTOR_GRIDS = {"torch._inductor.triton_heuristics.grid", "torch._inductor.runtime.triton_heuristics.grid"}
+
+
+def _inductor_dimensions(call: cst.Call, scope: Scope):
+    numels = [a.value for a in call.args]
+    if any(a.keyword is not None or a.star for a in call.args) or not 1 <= len(numels) <= 3:
+        return None
+    cdiv = cst.Attribute(cst.Name("triton"), cst.Name("cdiv"))  # read as triton.cdiv where triton is imported
+    block = lambda name: cst.Subscript(cst.Name("meta"), [cst.SubscriptElement(cst.Index(cst.SimpleString(f'"{name}"')))])  # noqa: E731
+    return [(cst.Call(cdiv, [cst.Arg(numel), cst.Arg(block(name))]), scope)
+            for numel, name in zip(numels, ("XBLOCK", "YBLOCK", "ZBLOCK"))]
 
 
 def _chain(scope: Scope | None) -> list[Scope]:
