@@ -4,6 +4,42 @@ from fuselint.model.ranges import overrun_text, overruns
 from fuselint.rule import Rule
 
 
+# One launch of an unmasked copy: with sizes the block divides (VALID) or does not (INVALID).
+_CONSTANT_TILING = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs)){mark}
+
+def launch():
+    x = torch.empty({n}, device="cuda")
+    y = torch.empty_like(x)
+    k[(triton.cdiv({n}, 128),)](x, y, BLOCK=128)
+"""
+
+# The same copy where the host raises unless n is a multiple of `multiple`.
+_HOST_CHECK = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs)){mark}
+
+def launch(x, y):
+    n = x.numel()
+    BLOCK = 128
+    if n % {multiple} != 0:
+        raise ValueError("n must be a multiple of the block")
+    k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
+"""
+
+
 class UnmaskedTailAccess(Rule):
     """## What it does
     Flags a `tl.load`, `tl.store` or `tl.atomic_*` whose index vector can pass the extent that
@@ -133,21 +169,7 @@ def row_times_matrix(a_ptr, b_ptr, c_ptr, K, N, stride_ak, stride_bk, BLOCK_K: t
     tl.store(c_ptr + offs_n, acc, mask=offs_n < N)
 """,
         # constant sizes that the block divides: cdiv(4096, 128) * 128 is 4096, no tail
-        """
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
-
-def launch():
-    x = torch.empty(4096, device="cuda")
-    y = torch.empty_like(x)
-    k[(triton.cdiv(4096, 128),)](x, y, BLOCK=128)
-""",
+        _CONSTANT_TILING.format(n=4096, mark=""),
         # one fixed window (no tiling) read whole: `offs < rank` selects the ranks before this
         # one, it does not say where `sizes` ends
         """
@@ -162,22 +184,7 @@ def offsets_before(sizes_ptr, remote_ptr, out_ptr, rank, WORLD: tl.constexpr):
     tl.store(out_ptr + offs, sizes + tl.sum(before))
 """,
         # the host raises unless the block divides n: the tiling has no tail
-        """
-import triton
-import triton.language as tl
-
-@triton.jit
-def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
-
-def launch(x, y):
-    n = x.numel()
-    BLOCK = 128
-    if n % BLOCK != 0:
-        raise ValueError("n must be a multiple of the block")
-    k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
-""",
+        _HOST_CHECK.format(multiple="BLOCK", mark=""),
         # a config function whose every config sets BLOCK_M = 1 (`for m in [1]`, and the prune
         # hook keeps it): `pid % M` rows of one lane stay below M
         """
@@ -295,21 +302,7 @@ def per_row_scale(x_ptr, mean_ptr, y_ptr, M, N, BLOCK: tl.constexpr):
     tl.store(y_ptr + j, x - mean, mask=mask)
 """,
         # 4000 is no multiple of 128: the last program stores past the end
-        """
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(y_ptr + offs, tl.load(x_ptr + offs))  # error
-
-def launch():
-    x = torch.empty(4000, device="cuda")
-    y = torch.empty_like(x)
-    k[(triton.cdiv(4000, 128),)](x, y, BLOCK=128)
-""",
+        _CONSTANT_TILING.format(n=4000, mark="  # error"),
         # one window padded to a power of two: N is a size, and the weight holds N values
         """
 import triton
@@ -327,20 +320,5 @@ def launch(x, w, y, M, N):
     scale_rows[(M,)](x, w, y, N, BLOCK=triton.next_power_of_2(N))
 """,
         # the host checks another multiple than the block it launches with
-        """
-import triton
-import triton.language as tl
-
-@triton.jit
-def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(y_ptr + offs, tl.load(x_ptr + offs))  # error
-
-def launch(x, y):
-    n = x.numel()
-    BLOCK = 128
-    if n % 64 != 0:
-        raise ValueError("n must be a multiple of the block")
-    k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
-""",
+        _HOST_CHECK.format(multiple="64", mark="  # error"),
     ]

@@ -12,6 +12,7 @@ import libcst as cst
 
 from fuselint.model.module import AUTOTUNE, HEURISTICS, Scope
 from fuselint.model.values import Number, evaluate
+from fuselint.model.walk import children, names_in
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Kernel
@@ -211,7 +212,7 @@ def _built_values(kernel: "Kernel", functions: list, name: str, required: bool) 
         lookup = function.scope.single
         qualify = kernel.imports.qualname
         for entry, fors in _dict_entries(function.node.body, name, ()):
-            used = set(_all_names(entry))
+            used = set(names_in(entry))
             envs = _loop_envs(tuple(f for f in fors if not isinstance(f.target, cst.Name) or f.target.value in used))
             if envs is None:
                 return None
@@ -227,8 +228,6 @@ def _built_values(kernel: "Kernel", functions: list, name: str, required: bool) 
 
 def _dict_entries(node: cst.CSTNode, key: str, fors: tuple):
     """(value, enclosing for loops) of every dict literal entry `key: value` under `node`."""
-    from fuselint.model.walk import children
-
     if isinstance(node, cst.Dict):
         entry = _dict_entry(node, key)
         if entry is not None:
@@ -241,15 +240,6 @@ def _dict_entries(node: cst.CSTNode, key: str, fors: tuple):
         return
     for child in children(node):
         yield from _dict_entries(child, key, fors)
-
-
-def _all_names(node: cst.CSTNode):
-    from fuselint.model.walk import children
-
-    if isinstance(node, cst.Name):
-        yield node.value
-    for child in children(node):
-        yield from _all_names(child)
 
 
 def _loop_envs(fors: tuple) -> "list[dict] | None":

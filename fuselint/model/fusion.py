@@ -32,7 +32,7 @@ from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import Mask, Offsets, canon_of, exclusive, mask_of, offsets_of
 from fuselint.model.shapes import Incompatible, Shape, broadcast
 from fuselint.model.source import code_of
-from fuselint.model.walk import Walker, children
+from fuselint.model.walk import Walker, children, names_in
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
@@ -703,15 +703,6 @@ def program_axes(kernel: "Kernel") -> list[tuple[int | None, cst.Call]]:
 
 # --- launches ----------------------------------------------------------------------------------
 
-def _names_in(node: cst.CSTNode) -> set[str]:
-    if isinstance(node, cst.Name):
-        return {node.value}
-    found: set[str] = set()
-    for child in node.children:
-        found |= _names_in(child)
-    return found
-
-
 def grid_dimension_is_argument(module, launch, kernel, axis: int, param: str) -> bool:
     """Is grid dimension `axis` of this launch exactly the argument it passes for `param`?"""
     dims = grid_dimensions(module, launch)
@@ -723,6 +714,6 @@ def grid_dimension_is_argument(module, launch, kernel, axis: int, param: str) ->
         return False
     if scope is not launch.scope:  # a grid function: its names must be the launcher's
         own = set(scope.assignments) | scope.params()
-        if _names_in(dim) & own:
+        if set(names_in(dim)) & own:
             return False
     return True

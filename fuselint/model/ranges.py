@@ -39,7 +39,7 @@ from fuselint.model.offsets import (
     without_slices,
 )
 from fuselint.model.source import code_of
-from fuselint.model.walk import Walker
+from fuselint.model.walk import Walker, names_in
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Kernel
@@ -936,20 +936,12 @@ class _Guards(Walker):
         return False
 
     def _divisibility(self, test: cst.BaseExpression) -> bool:
-        for name in _names(test):
+        for name in names_in(test):
             param = self.kernel.param(name)
             if param is not None and param.constexpr and (
                     any(w in name.upper() for w in _DIVISIBILITY_WORDS) or _heuristic_has_modulo(self.kernel, name)):
                 return True
         return "%" in code_of(test)
-
-
-def _names(node: cst.CSTNode) -> list[str]:
-    if isinstance(node, cst.Name):
-        return [node.value]
-    from fuselint.model.walk import children
-
-    return [n for child in children(node) for n in _names(child)]
 
 
 def _heuristic_has_modulo(kernel: "Kernel", name: str) -> bool:
@@ -1424,7 +1416,7 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
         by_vector: dict = {}
         for check in checks:
             by_vector.setdefault(check.vector, []).append(check)
-        mask_names = _names(access.mask) if access.mask is not None else []
+        mask_names = names_in(access.mask) if access.mask is not None else []
         for vector, group in by_vector.items():
             if any(c.verdict.kind == "proven" for c in group) or any(c.bounded_here for c in group):
                 continue

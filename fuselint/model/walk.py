@@ -91,3 +91,10 @@ class Walker:
             found = children(node)
             found.reverse()
             stack.extend(found)
+
+
+def names_in(node: cst.CSTNode) -> list[str]:
+    """Every name written under `node` (itself included), in source order."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    return [name for child in children(node) for name in names_in(child)]
