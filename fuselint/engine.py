@@ -68,7 +68,7 @@ def _analyse(raw: bytes, path: Path, settings: Settings, rules: Sequence[Rule]) 
     except RecursionError:
         return _Analysis(None, [], _syntax_error(None, raw, path, rules))
     try:
-        model = ModuleModel(module)
+        model = ModuleModel(module, str(path))
     except Exception as error:  # a bug in the model: no rule can run on this file
         return _Analysis(module, [], [_internal_error("the kernel model", error, path)])
     kernelbench = any(c.name.value == "ModelNew" for c in model.classes)

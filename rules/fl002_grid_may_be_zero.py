@@ -8,6 +8,7 @@ from fuselint.model.divisibility import (checked_multiples, exact_by_constructio
 from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
+from fuselint.model.launch_sizes import values_at
 from fuselint.model.offsets import access_text, mask_of
 from fuselint.model.source import code_of
 from fuselint.rule import Rule
@@ -189,6 +190,25 @@ def _cdiv(module, launch, cause: cst.BaseExpression, scope, axis: int) -> tuple[
     )
     return Edit(cause, call, safe=unmasked is None), why
 
+# A test that launches on the tensors it makes, at the sizes of its parametrize rows.
+_TEST_ROWS = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs) * 2)
+
+@pytest.mark.parametrize("rows", [8, {rows}])
+def test_double(rows):
+    x = torch.ones(rows, 256, device="cuda")
+    numel = x.numel()
+    k[(numel // 1024,)](x, BLOCK=1024){mark}
+"""
+
 
 class GridMayBeZero(Rule):
     """## What it does
@@ -201,7 +221,8 @@ class GridMayBeZero(Rule):
     checked as `a % (s * b)`; `x.numel() // B` where a dimension of x is checked), or stated by
     another function of the module on the same names (`assert S % chunk_size == 0` in the
     function the wrapper calls next). Nor is one whose values the host knows and that is not 0
-    (`size = 1024` then `size // 128`), nor a division by 1.
+    (`size = 1024` then `size // 128`; a test's parametrize rows; `x.numel()` of a tensor the
+    function makes with literal sizes), nor a division by 1.
 
     ## Why is this bad?
     House rule: "Grid size MUST be > 0". A zero grid launches no program: the kernel silently
@@ -245,6 +266,9 @@ class GridMayBeZero(Rule):
             for axis, (dim, scope) in enumerate(grid_dimensions(module, launch) or ()):
                 cause = zero_cause(dim, scope, is_block)
                 if cause is None or not isinstance(cause, cst.Integer) and _exact(module, launch, cause, scope):
+                    continue
+                values = values_at(module, launch, dim, scope)  # a test's sizes: each known, none 0
+                if values and all(isinstance(v, int) and v > 0 for v in values):
                     continue
                 fix, why = _cdiv(module, launch, cause, scope, axis) if not isinstance(cause, cst.Integer) else (None, "")
                 yield self.report(cause, f"grid dimension `{code_of(cause)}` can be 0, and then the kernel never runs; "
@@ -381,8 +405,12 @@ def checks(x):
     rows = x.shape[0]
     k[(rows // 64,)](x, rows, BLOCK=64)
 """,
+        # every row gives at least 1024 elements
+        _TEST_ROWS.format(rows="16", mark=""),
     ]
     INVALID = [
+        # the row of 2: 512 elements, 512 // 1024 programs
+        _TEST_ROWS.format(rows="2", mark="  # error"),
         # a known size below the block, and a chain checked for one factor only
         """
 import triton

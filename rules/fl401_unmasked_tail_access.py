@@ -39,6 +39,27 @@ def launch(x, y):
     k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
 """
 
+# A test's kernel, launched only with the sizes of its parametrize rows.
+_TEST_ROWS = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@pytest.mark.parametrize("K, BLOCK_K", [(64, 16), {row}])
+def test_sum(K, BLOCK_K):
+    @triton.jit
+    def k(x_ptr, y_ptr, K, BLOCK_K: tl.constexpr):
+        acc = tl.zeros((BLOCK_K,), dtype=tl.float32)
+        for k0 in range(0, K, BLOCK_K):
+            acc += tl.load(x_ptr + k0 + tl.arange(0, BLOCK_K)){mark}
+        tl.store(y_ptr + tl.arange(0, BLOCK_K), acc)
+
+    x = torch.randn(K, device="cuda")
+    y = torch.empty(BLOCK_K, device="cuda")
+    k[(1,)](x, y, K, BLOCK_K=BLOCK_K)
+"""
+
 
 class UnmaskedTailAccess(Rule):
     """## What it does
@@ -49,6 +70,8 @@ class UnmaskedTailAccess(Rule):
     `% n` and blocks that provably equal the extent are not flagged; nor is one window that is
     the same for every program (`tl.arange(0, C)`) when the bound a mask elsewhere gives it is
     no size the kernel walks in blocks or pads to a power of two (`offs < rank` selects lanes).
+    A kernel that only a test module (or the function that defines it) launches, with sizes the
+    module states (parametrize rows, constants, tensors it makes), is judged at those sizes.
 
     ## Why is this bad?
     The grid rounds up: the last program's tile reaches `cdiv(n, BLOCK) * BLOCK - 1`, up to
@@ -212,8 +235,12 @@ def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
     a = tl.load(a_ptr + offs_m)
     tl.store(out_ptr + offs_m, a * s)
 """,
+        # every row of the test's parametrize has K a multiple of BLOCK_K
+        _TEST_ROWS.format(row="(256, 64)", mark=""),
     ]
     INVALID = [
+        # one row of the test has K = 100, no multiple of 16
+        _TEST_ROWS.format(row="(100, 16)", mark="  # error"),
         # FlagGems #5231's shape: the store masked, the input load not
         """
 import triton

@@ -88,8 +88,9 @@ def call_argument(call: cst.Call, params: list[str], name: str) -> cst.BaseExpre
 
 
 class ModuleModel:
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, path: str | None = None) -> None:
         self.module = module
+        self.path = path  # the file's path, where the caller knows it
         self.imports = ImportTable()
         self.scope = Scope(module, None)
         self.functions: list[Function] = []
@@ -117,6 +118,10 @@ class ModuleModel:
     def callee(self, kernel: Kernel, name: str) -> Kernel | None:
         """The kernel a call `name(...)` inside `kernel` reaches (a @triton.jit helper)."""
         return self._lookup(name, self._scope_of.get(id(kernel), self.scope), 0)
+
+    def defining_scope(self, kernel: Kernel) -> Scope:
+        """The scope whose body defines `kernel` (the module's, or a function's)."""
+        return self._scope_of.get(id(kernel), self.scope)
 
     def callers_of(self, kernel: Kernel) -> list[Kernel]:
         """The kernels of this module that call `kernel` as a helper."""

@@ -12,8 +12,8 @@ from typing import Callable, Union
 import libcst as cst
 
 Number = Union[int, float, bool]
-# Resolves a bare name to the one expression bound to it, or None when that is not known.
-Lookup = Callable[[str], "cst.BaseExpression | None"]
+# Resolves a bare name to the one expression bound to it (or its number), or None when not known.
+Lookup = Callable[[str], "cst.BaseExpression | int | float | None"]
 # Resolves a call's function to a qualified name (through the module's imports).
 Qualify = Callable[[cst.BaseExpression], "str | None"]
 
@@ -64,6 +64,8 @@ def evaluate(node: cst.BaseExpression, lookup: Lookup, qualify: Qualify, depth: 
         if node.value in ("True", "False"):
             return node.value == "True"
         bound = lookup(node.value)
+        if isinstance(bound, (int, float)):  # a lookup may know the value itself
+            return bound
         return None if bound is None else again(bound)
     if isinstance(node, cst.UnaryOperation):
         inner = again(node.expression)

@@ -1,0 +1,130 @@
+"""The sizes a module launches a kernel with (fuselint/model/launch_sizes.py), and where they are
+trusted: a test module, or a kernel defined inside the launching function."""
+
+import textwrap
+
+import pytest
+
+from fuselint.engine import lint_source
+
+KERNEL = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, K, BLOCK_K: tl.constexpr):
+    acc = tl.zeros((BLOCK_K,), dtype=tl.float32)
+    for k0 in range(0, K, BLOCK_K):
+        acc += tl.load(x_ptr + k0 + tl.arange(0, BLOCK_K))
+    tl.store(y_ptr + tl.arange(0, BLOCK_K), acc)
+"""
+
+
+def codes(source: str, path: str) -> list[tuple[int, str]]:
+    return [(f.line, f.code) for f in lint_source(textwrap.dedent(source), path) if f.code.startswith(("FL4", "FL002"))]
+
+
+PARAMETRIZED = KERNEL + """
+@pytest.mark.parametrize("K,BLOCK_K,dtype", [(*shape, dtype) for shape in [[64, 16], [256, 64]]
+                                             for dtype in [torch.float16, torch.float32]])
+def test_sum(K, BLOCK_K, dtype):
+    x = torch.randn((K,), device="cuda", dtype=dtype)
+    k[(1,)](x, x, x.shape[0], BLOCK_K=BLOCK_K)
+"""
+
+
+def test_parametrize_rows_built_by_a_comprehension_are_the_sizes_of_a_test_module():
+    assert codes(PARAMETRIZED, "tests/test_sum.py") == []
+
+
+def test_a_module_that_is_no_test_may_be_imported_and_launched_with_other_sizes():
+    assert codes(PARAMETRIZED, "kernels/sum.py") == [(11, "FL401")]
+
+
+def test_one_row_that_does_not_divide_keeps_the_finding():
+    source = PARAMETRIZED.replace("[256, 64]", "[100, 16]")
+    assert codes(source, "tests/test_sum.py") == [(11, "FL401")]
+
+
+def test_indirect_parametrize_goes_to_a_fixture_not_the_parameter():
+    source = PARAMETRIZED.replace("for dtype in [torch.float16, torch.float32]])",
+                                  "for dtype in [torch.float16, torch.float32]], indirect=True)")
+    assert codes(source, "tests/test_sum.py") == [(11, "FL401")]
+
+
+def test_sizes_passed_by_the_callers_of_a_helper_in_a_test_module():
+    source = KERNEL + """
+def run(K, BLOCK_K=64):
+    x = torch.empty(K, device="cuda")
+    k[(1,)](x, x, K, BLOCK_K=BLOCK_K)
+
+def test_small():
+    run(128)
+
+def test_large():
+    run(4096, BLOCK_K=128)
+"""
+    assert codes(source, "test_helper.py") == []
+    assert codes(source.replace("run(128)", "run(100)"), "test_helper.py") == [(11, "FL401")]
+
+
+def test_a_parameter_rebound_in_the_body_is_not_its_parametrize_value():
+    source = KERNEL + """
+@pytest.mark.parametrize("K", [64, 128])
+def test_sum(K):
+    K = K + 1
+    x = torch.empty(K, device="cuda")
+    k[(1,)](x, x, K, BLOCK_K=64)
+"""
+    assert codes(source, "test_rebound.py") == [(11, "FL401")]
+
+
+@pytest.mark.parametrize("shape, expect", [("(128, 64)", []), ("(100, 64)", [(11, "FL401")])])
+def test_shapes_of_tensors_the_test_makes(shape, expect):
+    source = KERNEL + f"""
+def test_sum():
+    a = .1 * torch.randn({shape}, device="cuda").T.contiguous()
+    k[(1,)](a, a, a.shape[1], BLOCK_K=32)
+"""
+    assert codes(source, "test_shapes.py") == expect
+
+
+def test_a_kernel_defined_in_the_launching_function_is_judged_at_its_sizes_anywhere():
+    source = """
+import triton
+import triton.language as tl
+
+def main():
+    @triton.jit
+    def k(x_ptr, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(x_ptr + offs, tl.load(x_ptr + offs) + 1)
+
+    n = 4096
+    x = torch.empty(n, device="cuda")
+    k[(triton.cdiv(n, 256),)](x, BLOCK=256)
+"""
+    assert codes(source, "scripts/demo.py") == []
+    assert codes(source.replace("n = 4096", "n = 4000"), "scripts/demo.py") == [(9, "FL401"), (9, "FL401")]
+
+
+def test_grid_of_a_numel_the_test_knows():
+    source = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs) * 2)
+
+def test_double(device):
+    inp = torch.ones(8, 2048, 8, 8, device=device)
+    numel = inp.numel()
+    k[(numel // 1024,)](inp, 1024)
+"""
+    assert codes(source, "test_grid.py") == []
+    assert codes(source.replace("8, 2048, 8, 8", "2, 256"), "test_grid.py") == [(14, "FL002")]
