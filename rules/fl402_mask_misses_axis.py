@@ -3,12 +3,31 @@ from __future__ import annotations
 from fuselint.model.ranges import overrun_text, overruns
 from fuselint.rule import Rule
 
+# Rows padded to 32 columns, as the kernel promises with tl.assume ({pitch}); N = 24 bounds b only.
+_PADDED_ROWS = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def gate(h_ptr, b_ptr, out_ptr, M, n, stride_hm, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    tl.assume(n == 4)
+    tl.assume({pitch})
+    tl.assume(BLOCK_N == 32)
+    N = 2 * n + n * n
+    offs_m = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    b = tl.load(b_ptr + cols, mask=cols < N, other=0.0)
+    h = tl.load(h_ptr + offs_m[:, None] * stride_hm + cols[None, :], mask=offs_m[:, None] < M, other=0.0){mark}
+"""
+
 
 class MaskMissesAxis(Rule):
     """## What it does
     Flags a 2-D (or higher) access whose mask bounds some of the index vectors it varies along
     but not another one that can pass its extent: rows never bounded when the grid rounds `M`
-    up, or `cols < N` never applied where `BLOCK_N = triton.next_power_of_2(N)`.
+    up, or `cols < N` never applied where `BLOCK_N = triton.next_power_of_2(N)`. Columns that
+    stay below a row pitch the kernel pins (`tl.assume(stride_hm == 32)` with 32 columns) stay
+    inside the row the bounded axis selects, and are not flagged.
 
     ## Why is this bad?
     A mask on one axis looks like a masked access, so the missing axis goes unnoticed: the
@@ -77,8 +96,12 @@ def rows(x_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, EVEN
         x = tl.load(x_ptr + r[:, None] * stride + c[None, :], mask=(r[:, None] < M) & (c[None, :] < N), other=0.0)
         tl.store(x_ptr + r[:, None] * stride + c[None, :], x * 2, mask=(r[:, None] < M) & (c[None, :] < N))
 """,
+        # 32 columns inside rows 32 apart: N bounds another operand
+        _PADDED_ROWS.format(pitch="stride_hm == 32", mark=""),
     ]
     INVALID = [
+        # rows only 16 apart: columns 16..31 of the last row pass the end of h
+        _PADDED_ROWS.format(pitch="stride_hm == 16", mark="  # error"),
         # rows never bounded although the grid rounds M up
         """
 import triton

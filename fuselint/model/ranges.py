@@ -331,6 +331,7 @@ class RangeModel:
         }
         self._extents: list[Extent] | None = None
         self._loop_extents: list[Extent] = []
+        self._assumed = _assumed_values(kernel)
 
     # --- symbols of parameters and launches ------------------------------------------------------
     def param(self, name: str) -> Range:
@@ -342,6 +343,8 @@ class RangeModel:
 
     def _param(self, name: str) -> Range:
         kernel = self.kernel
+        if name in self._assumed:
+            return point(Lin.const(self._assumed[name]))
         param = kernel.param(name)
         if param is not None and param.constexpr:
             values = {v.value for v in kernel.values_of(cst.Name(name))}
@@ -1033,6 +1036,29 @@ def _holding(test: Key, holds: bool) -> list[Key]:
     return []
 
 
+def _assumed_values(kernel: "Kernel") -> dict[str, int]:
+    """Parameters pinned by a `tl.assume(stride_hm == 32)` statement of the kernel's own body:
+    the compiler takes it as true for every launch (one that breaks it is undefined)."""
+    found = {}
+    for statement in kernel.node.body.body:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call)):
+            continue
+        call = statement.body[0].value
+        if kernel.imports.tl_function(call.func) != "assume" or len(call.args) != 1:
+            continue
+        test = call.args[0].value
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+                and isinstance(test.comparisons[0].operator, cst.Equal)):
+            continue
+        sides = [test.left, test.comparisons[0].comparator]
+        names = [n.value for n in sides if isinstance(n, cst.Name) and kernel.param(n.value) is not None]
+        values = [n.evaluated_value for n in sides if isinstance(n, cst.Integer)]
+        if len(names) == 1 and len(values) == 1:
+            found[names[0]] = values[0]
+    return found
+
+
 def _guards(kernel: "Kernel") -> _GuardTable:
     walker = _Guards(kernel)
     walker.walk(kernel.node)
@@ -1421,6 +1447,8 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
         for vector, group in by_vector.items():
             if any(c.verdict.kind == "proven" for c in group) or any(c.bounded_here for c in group):
                 continue
+            if _inside_its_row(model, access, vector):
+                continue
             passing = [c for c in group if c.verdict.kind == "passes" and not _holds_at_every_launch(model, c)]
             if not passing:
                 continue
@@ -1436,6 +1464,38 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             break
     kernel.__dict__["_overruns"] = out
     return out
+
+
+def _inside_its_row(model: RangeModel, access: "Access", vector: Key) -> bool:
+    """Does the vector, times its stride, stay below the constant pitch of another axis of the
+    same pointer (`rows[:, None] * stride_hm + cols[None, :]`, `tl.assume(stride_hm == 32)`,
+    cols < 32)? Its lanes then stay inside the row the other axis selects, checked on its own."""
+    canon = model.canon
+    span = model.range_of(vector)
+    if len(span.hi) != 1 or span.hi[0].constant is None or not span.lo or not model.symbols.proven_nonnegative(span.lo[0]):
+        return False
+    own, pitches = None, []
+    for term in _terms(without_slices(pointer_key(model.kernel, access))):
+        factors = bag_items(term) if term[0] == "prod" else [term]
+        varying = [f for f in factors if not canon.is_static(f)]
+        if len(varying) != 1:
+            continue
+        stride = point(Lin.const(1))
+        for factor in factors:
+            if canon.is_static(factor):
+                stride = _product_of(stride, model.range_of(factor))
+        value = stride.hi[0].constant if len(stride.hi) == 1 and stride.lo == stride.hi else None
+        if value is None:
+            continue
+        if varying[0] == vector or Counter(_terms(varying[0])) == Counter(_terms(vector)):
+            own = value
+        else:
+            pitches.append(value)
+    return own is not None and own > 0 and any(span.hi[0].constant * own < pitch for pitch in pitches)
+
+
+def _product_of(a: Range, b: Range) -> Range:
+    return Range(_cross_mul(a.lo, b.lo), _cross_mul(a.hi, b.hi))
 
 
 def _holds_at_every_launch(model: RangeModel, check: AxisCheck) -> bool:
