@@ -49,7 +49,7 @@ class Cache:
         entry = self._file(path, data)
         try:
             records = json.loads(entry.read_text(encoding="utf-8"))
-            return [Finding(**record) for record in records]
+            return [Finding.from_dict(record) for record in records]
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError, TypeError):

@@ -180,7 +180,7 @@ def _to_findings(reports: list[tuple[Rule, Report]], module: cst.Module | None, 
         fatal = rule.fatal if report.fatal is None else report.fatal
         fix = None if report.fix is None else "safe" if report.fix.safe else "unsafe"
         findings.append(Finding(str(path), span.line, span.column, rule.code, rule.name, report.message,
-                                span.end_line, span.end_column, fatal, fix))
+                                span.end_line, span.end_column, fatal, fix, report.witness))
     return sorted(set(findings))
 
 

@@ -17,6 +17,30 @@ class Edit:
     safe: bool = True
 
 
+@dataclass(frozen=True, order=True)
+class Witness:
+    """Concrete sizes at which a memory-safety finding's access leaves its tensor."""
+
+    sizes: tuple  # ((parameter, value), ...) in the kernel's parameter order
+    reach: int  # the index's highest value there (its lowest, for one below zero)
+    extent: int | None  # the bound it passes there; None for one below zero
+    launched: bool  # the sizes of a launch the module makes, not ones a search chose
+
+    def text(self) -> str:
+        sizes = ", ".join(f"{name} = {value}" for name, value in self.sizes) or "every size"
+        where = "at the module's launch with " if self.launched else "at "
+        if self.extent is None:
+            return f"{where}{sizes} it reaches {self.reach}"
+        return f"{where}{sizes} it reaches {self.reach}, the extent is {self.extent}"
+
+    def to_dict(self) -> dict:
+        return {"sizes": dict(self.sizes), "reach": self.reach, "extent": self.extent, "launched": self.launched}
+
+    @staticmethod
+    def from_dict(record: dict) -> "Witness":
+        return Witness(tuple(record["sizes"].items()), record["reach"], record["extent"], record["launched"])
+
+
 @dataclass(frozen=True)
 class Report:
     """What a rule yields: a node and a message. The engine turns it into a Finding."""
@@ -25,6 +49,7 @@ class Report:
     message: str
     fatal: bool | None = None  # None: the rule's default
     fix: Edit | None = None
+    witness: Witness | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -39,9 +64,17 @@ class Finding:
     end_column: int
     fatal: bool = False
     fix: str | None = None  # "safe" or "unsafe" when a fix is offered (--fix, --unsafe-fixes)
+    witness: Witness | None = None  # FL4xx: sizes at which the access leaves its tensor
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        record = asdict(self)
+        record["witness"] = None if self.witness is None else self.witness.to_dict()
+        return record
+
+    @staticmethod
+    def from_dict(record: dict) -> "Finding":
+        witness = record.get("witness")
+        return Finding(**{**record, "witness": None if witness is None else Witness.from_dict(witness)})
 
 
 @dataclass(frozen=True)

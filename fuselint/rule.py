@@ -9,7 +9,7 @@ from typing import ClassVar, Iterable
 
 import libcst as cst
 
-from fuselint.findings import Edit, Report
+from fuselint.findings import Edit, Report, Witness
 from fuselint.model.kernel import Kernel
 from fuselint.model.module import ModuleModel
 
@@ -38,8 +38,9 @@ class Rule:
     def check_kernel(self, kernel: Kernel) -> Iterable[Report]:
         return ()
 
-    def report(self, node: cst.CSTNode, message: str, fatal: bool | None = None, fix: Edit | None = None) -> Report:
-        return Report(node, message, fatal, fix)
+    def report(self, node: cst.CSTNode, message: str, fatal: bool | None = None, fix: Edit | None = None,
+               witness: Witness | None = None) -> Report:
+        return Report(node, message, fatal, fix, witness)
 
     @classmethod
     def docs(cls) -> str:

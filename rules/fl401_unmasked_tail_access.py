@@ -100,7 +100,8 @@ class UnmaskedTailAccess(Rule):
     def check_kernel(self, kernel):
         for overrun in overruns(kernel):
             if overrun.kind == "unmasked":
-                yield self.report(overrun.access.call, f"tail access: {overrun_text(kernel, overrun)}")
+                yield self.report(overrun.access.call, f"tail access: {overrun_text(kernel, overrun)}",
+                                  witness=overrun.witness)
 
     VALID = [
         # one mask on every access

@@ -50,7 +50,8 @@ class MaskMissesAxis(Rule):
     def check_kernel(self, kernel):
         for overrun in overruns(kernel):
             if overrun.kind == "axis":
-                yield self.report(overrun.access.call, f"the mask misses an axis: {overrun_text(kernel, overrun)}")
+                yield self.report(overrun.access.call, f"the mask misses an axis: {overrun_text(kernel, overrun)}",
+                                  witness=overrun.witness)
 
     VALID = [
         """

@@ -63,6 +63,7 @@ class MaskComputedNotUsed(Rule):
                 yield self.report(
                     overrun.access.call,
                     f"mask `{overrun.unused_mask}` is computed for this access and not passed: {overrun_text(kernel, overrun)}",
+                    witness=overrun.witness,
                 )
 
     VALID = [

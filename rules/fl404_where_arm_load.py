@@ -3,6 +3,7 @@ from __future__ import annotations
 from fuselint.model.offsets import access_text, render
 from fuselint.model.ranges import offset_key, where_arm_loads
 from fuselint.model.source import code_of
+from fuselint.model.witness import witness_text
 from fuselint.rule import Rule
 
 
@@ -46,7 +47,8 @@ class WhereArmLoad(Rule):
                 arm.access.call,
                 f"{access_text(kernel, arm.access)} is an arm of `tl.where({code_of(arm.condition)}, ...)` and is in "
                 f"bounds only where the condition {side}, but both arms run on every lane: its offset `{offset}` "
-                f"{what}; {fix}",
+                f"{what}; {fix}; {witness_text(arm.witness)}",
+                witness=arm.witness,
             )
 
     VALID = [

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from fuselint.model.offsets import access_text, render
-from fuselint.model.ranges import below_zero, offset_key, where_arm_loads
+from fuselint.model.ranges import below_zero, offset_key, ranges_of, where_arm_loads
+from fuselint.model.witness import below_zero_witness, witness_text
 from fuselint.rule import Rule
 
 
@@ -55,11 +56,13 @@ class NegativeOffset(Rule):
             if verdict is None or verdict.kind != "passes":
                 continue
             offset = render(offset_key(kernel, access))
+            witness = below_zero_witness(ranges_of(kernel), verdict)
             yield self.report(
                 access.call,
                 f"{access_text(kernel, access)}: its offset `{offset}` reaches `{verdict.reach.text()}` on a lane the "
                 f"{'mask keeps' if access.mask is not None else 'access runs (no mask)'}; "
-                "mask it (`offs >= 1`) or clamp it (`tl.maximum(..., 0)`)",
+                f"mask it (`offs >= 1`) or clamp it (`tl.maximum(..., 0)`); {witness_text(witness)}",
+                witness=witness,
             )
 
     VALID = [

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from fuselint.model.offsets import access_text, render
-from fuselint.model.ranges import off_by_one
+from fuselint.model.ranges import off_by_one, ranges_of
 from fuselint.model.source import code_of
+from fuselint.model.witness import equal_witness, witness_text
 from fuselint.rule import Rule
 
 
@@ -32,11 +33,13 @@ class OffByOneBound(Rule):
 
     def check_kernel(self, kernel):
         for access, node, extent, bound in off_by_one(kernel):
+            witness = equal_witness(ranges_of(kernel), bound)
             yield self.report(
                 node,
                 f"`{code_of(node)}` keeps `{render(extent.vector)} == {bound.text()}`, one past the bound "
                 f"`{bound.text()}` that {extent.how} states for the same vector; {access_text(kernel, access)} "
-                "touches that element",
+                f"touches that element; {witness_text(witness)}",
+                witness=witness,
             )
 
     VALID = [

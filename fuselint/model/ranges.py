@@ -41,8 +41,10 @@ from fuselint.model.offsets import (
 )
 from fuselint.model.source import code_of
 from fuselint.model.walk import Walker, names_in
+from fuselint.model.witness import below_zero_witness, overrun_witness, witness_text
 
 if TYPE_CHECKING:
+    from fuselint.findings import Witness
     from fuselint.model.kernel import Access, Kernel
 
 _MAX_BOUNDS = 6
@@ -322,7 +324,7 @@ class RangeModel:
         self._params: dict[str, Range] = {}
         self._loops = {id(loop.node): loop for loop in kernel.loops}
         self.guards = _guards(kernel)
-        self._arange_ends = {
+        self.arange_ends = {
             c.call.args[1].value.value for c in kernel.calls("arange")
             if len(c.call.args) > 1 and isinstance(c.call.args[1].value, cst.Name)
         } | {
@@ -353,7 +355,7 @@ class RangeModel:
                 return point(Lin.const(ints.pop()))
             if ints and len(ints) == len(values):
                 self.symbols.minimum[name] = min(ints)
-            elif name in self._arange_ends:
+            elif name in self.arange_ends:
                 self.symbols.minimum[name] = 2  # a tile of one element has no tail
             npo2 = self._npo2_argument(name)
             if npo2 is not None:
@@ -1424,6 +1426,7 @@ class Overrun:
     check: AxisCheck
     kind: str  # "unmasked" (FL401), "axis" (FL402), "unused" (FL403)
     unused_mask: str | None = None
+    witness: "Witness | None" = None  # sizes at which it leaves the tensor
 
 
 def overruns(kernel: "Kernel") -> list[Overrun]:
@@ -1453,14 +1456,15 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             if not passing:
                 continue
             check = passing[0]
+            witness = overrun_witness(model, check.verdict, check.extent.bound)
             named = [c.extent.named for c in group if c.extent.named and c.extent.named not in mask_names]
             named = [n for n in named if _bounds_only(model, n, access) and _bound_before(model, n, access)]
             if named:
-                out.append(Overrun(access, check, "unused", named[0]))
+                out.append(Overrun(access, check, "unused", named[0], witness))
             elif access.mask is not None and any(c.bounded_here for c in checks):
-                out.append(Overrun(access, check, "axis"))
+                out.append(Overrun(access, check, "axis", witness=witness))
             elif not _fixed_window(model, vector) or _a_size(model, check.extent.bound):
-                out.append(Overrun(access, check, "unmasked"))
+                out.append(Overrun(access, check, "unmasked", witness=witness))
             break
     kernel.__dict__["_overruns"] = out
     return out
@@ -1580,7 +1584,8 @@ def overrun_text(kernel: "Kernel", overrun: Overrun) -> str:
     else:
         hi = " / ".join(h.text() for h in verdict.range.hi) or "an unknown bound"
         reach = f"runs to `{hi}`, not shown below `{extent.bound.text()}`"
-    return f"`{vector}` {reach}; {extent.how} bounds it by `{extent.bound.text()}`, {access_text(kernel, overrun.access)} does not"
+    return (f"`{vector}` {reach}; {extent.how} bounds it by `{extent.bound.text()}`, "
+            f"{access_text(kernel, overrun.access)} does not; {witness_text(overrun.witness)}")
 
 
 
@@ -1648,6 +1653,7 @@ class WhereArm:
     arm: int  # 1: taken where the condition holds, 2: where it does not
     verdict: Verdict  # without the condition
     condition: cst.BaseExpression
+    witness: "Witness | None" = None
 
 
 def where_arm_loads(kernel: "Kernel") -> list[WhereArm]:
@@ -1675,7 +1681,7 @@ def where_arm_loads(kernel: "Kernel") -> list[WhereArm]:
                 if plain is not None and plain.kind == "passes":
                     inside = below_zero(kernel, load, holding)
                     if inside is not None and inside.kind == "proven":
-                        out.append(WhereArm(load, call.call, arm, plain, args[0]))
+                        out.append(WhereArm(load, call.call, arm, plain, args[0], below_zero_witness(model, plain)))
                         seen.add(id(load.call))
                         continue
                 for check in axis_checks(kernel, load) or []:
@@ -1684,7 +1690,8 @@ def where_arm_loads(kernel: "Kernel") -> list[WhereArm]:
                     facts, kept = model.kept_facts(load)
                     inside = model.judge(check.vector, check.extent.bound, model.facts_of(kept + holding))
                     if inside.kind == "proven":
-                        out.append(WhereArm(load, call.call, arm, check.verdict, args[0]))
+                        witness = overrun_witness(model, check.verdict, check.extent.bound)
+                        out.append(WhereArm(load, call.call, arm, check.verdict, args[0], witness))
                         seen.add(id(load.call))
                         break
     kernel.__dict__["_where_arms"] = out

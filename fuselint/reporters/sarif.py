@@ -43,6 +43,7 @@ def write(result: LintResult, out: TextIO) -> None:
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = []
     for f in sorted(result.findings):
+        extra = {"properties": {"witness": f.witness.to_dict()}} if f.witness is not None else {}
         results.append({
             "ruleId": f.code,
             "ruleIndex": index[f.code],
@@ -55,6 +56,7 @@ def write(result: LintResult, out: TextIO) -> None:
                                "endLine": f.end_line, "endColumn": f.end_column},
                 }
             }],
+            **extra,
         })
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -1,0 +1,81 @@
+"""Witnesses of the memory-safety findings (fuselint/model/witness.py): concrete sizes at which
+the access leaves its tensor, in the message, in JSON and through the cache."""
+
+import json
+import textwrap
+
+from fuselint.engine import lint_source
+from fuselint.findings import Finding, Witness
+
+COPY = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
+
+def launch(x, y):
+    n = x.numel()
+    copy[(triton.cdiv(n, 1024),)](x, y, n, BLOCK=1024)
+"""
+
+
+def findings(source: str, path: str = "kernels.py", prefix: str = "FL4") -> list[Finding]:
+    return [f for f in lint_source(textwrap.dedent(source), path) if f.code.startswith(prefix)]
+
+
+def test_a_tail_access_gets_the_smallest_size_that_shows_it():
+    found = findings(COPY)
+    assert [f.code for f in found] == ["FL401", "FL401"]
+    for f in found:
+        # n = 1 element, one program of 1024 lanes: the last lane is at 1023
+        assert f.witness == Witness((("n", 1),), 1023, 1, False)
+        assert f.message.endswith("witness: at n = 1 it reaches 1023, the extent is 1")
+
+
+def test_a_test_module_launch_that_breaks_the_bound_is_the_witness():
+    source = COPY.replace("def launch(x, y):\n    n = x.numel()", "def test_copy():\n    n = 4000\n    x = y = None")
+    found = findings(source, "test_copy.py")
+    assert {f.witness for f in found} == {Witness((("n", 4000),), 4095, 4000, True)}
+    assert "at the module's launch with n = 4000 it reaches 4095" in found[0].message
+
+
+def test_below_zero_witness():
+    source = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def shift(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    left = tl.load(x_ptr + offs - 1, mask=offs < n)
+    tl.store(y_ptr + offs, left, mask=offs < n)
+"""
+    found = findings(source, prefix="FL405")
+    assert len(found) == 1 and found[0].witness is not None
+    assert found[0].witness.reach == -1 and found[0].witness.extent is None
+
+
+def test_a_bound_the_model_cannot_evaluate_says_it_has_no_witness():
+    source = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def rows(x_ptr, y_ptr, M, BLOCK_M: tl.constexpr):
+    r = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    x = tl.load(x_ptr + r, mask=r < M)
+    tl.store(y_ptr + r, x)
+"""
+    found = findings(source)
+    assert found and all(f.witness is None for f in found)
+    assert all(f.message.endswith("no witness among the sizes tried") for f in found)
+
+
+def test_witness_survives_json_and_the_cache_record():
+    finding = findings(COPY)[0]
+    record = json.loads(json.dumps(finding.to_dict()))
+    assert record["witness"] == {"sizes": {"n": 1}, "reach": 1023, "extent": 1, "launched": False}
+    assert Finding.from_dict(record) == finding
