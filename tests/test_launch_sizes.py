@@ -128,3 +128,54 @@ def test_double(device):
 """
     assert codes(source, "test_grid.py") == []
     assert codes(source.replace("8, 2048, 8, 8", "2, 256"), "test_grid.py") == [(14, "FL002")]
+
+
+TILED = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) * 2)
+
+def run(x):
+    M, N = x.shape
+    y = torch.empty_like(x)
+    scale[(triton.cdiv(M * N, 32),)](x, y, BLOCK=32)
+    return y
+"""
+
+
+def test_a_host_size_the_kernel_never_receives_is_still_the_bound_of_its_tiling():
+    # M * N reaches the kernel only through the grid: an unmasked tail is flagged all the same
+    assert codes(TILED, "kernels/scale.py") == [(10, "FL401"), (10, "FL401")]
+
+
+def test_host_sizes_are_evaluated_at_each_launch_of_a_test_module():
+    # the parameter M and the tensor's x.numel() are host sizes; the rows give both
+    source = TILED.split("def run")[0] + """
+@pytest.mark.parametrize("M, N", [(4, 64), (2, 16)])
+def test_scale(M, N):
+    x = torch.randn((M, N))
+    scale[(triton.cdiv(M * N, 32),)](x, x, BLOCK=32)
+"""
+    for grid in ("M * N", "x.numel()"):
+        chosen = source.replace("M * N", grid)
+        assert codes(chosen, "tests/test_scale.py") == []
+        assert codes(chosen.replace("(2, 16)", "(3, 5)"), "tests/test_scale.py") == [(10, "FL401"), (10, "FL401")]
+    finding = lint_source(source.replace("(2, 16)", "(3, 5)"), "tests/test_scale.py")[0]
+    assert "witness: at the module's launch with M (host) = 3, N (host) = 5 it reaches 31, the extent is 15" in finding.message
+
+
+def test_a_dimension_checked_to_divide_makes_numel_divide_in_a_grid_function():
+    source = TILED.replace("""    M, N = x.shape
+    y = torch.empty_like(x)
+    scale[(triton.cdiv(M * N, 32),)](x, y, BLOCK=32)""", """    assert x.size(-1) % block == 0
+    y = torch.empty_like(x)
+    grid = lambda meta: (triton.cdiv(x.numel(), meta["BLOCK"]),)
+    scale[grid](x, y, BLOCK=block)""").replace("def run(x):", "def run(x, block=128):")
+    assert codes(source, "kernels/scale.py") == []
+    assert codes(source.replace("assert x.size(-1) % block == 0", "pass"), "kernels/scale.py") == [(10, "FL401"), (10, "FL401")]

@@ -39,6 +39,25 @@ class Opaque:
 
 
 OPAQUE = Opaque()
+HOST = " (host)"  # the suffix of a symbol that stands for a host size (`M (host)`, `x.numel() (host)`)
+
+
+class LaunchBinding(dict):
+    """{parameter: value} at one launch and one set of sizes; a host size (`M (host)`) is
+    evaluated in the launching function at the same sizes when asked for."""
+
+    def __init__(self, module, scope: Scope, env: dict):
+        super().__init__()
+        self._where = (module, scope, env)
+
+    def host_value(self, symbol: str) -> int | None:
+        module, scope, env = self._where
+        try:
+            node = cst.parse_expression(symbol[: -len(HOST)])
+        except cst.ParserSyntaxError:
+            return None
+        value = _value(module, node, scope, env)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def is_test_module(path: str | None) -> bool:
@@ -68,7 +87,7 @@ def _launch_bindings(kernel: "Kernel") -> list[dict[str, int]] | None:
         if envs is None:
             return None
         for env in envs:
-            binding = {}
+            binding = LaunchBinding(module, launch.scope, env)
             for param in kernel.params:
                 arg = launch.argument_for(kernel, param.name)
                 value = _value(module, arg, launch.scope, env) if arg is not None else None
@@ -97,7 +116,7 @@ def evaluate_lin(value: "Lin", symbols: "Symbols", binding: dict[str, int]) -> i
     for monomial, coefficient in value.terms.items():
         product = coefficient
         for symbol in monomial:
-            found = _symbol_value(symbol, symbols, binding)
+            found = symbol_value(symbol, symbols, binding)
             if found is None:
                 return None
             product *= found
@@ -105,9 +124,11 @@ def evaluate_lin(value: "Lin", symbols: "Symbols", binding: dict[str, int]) -> i
     return total
 
 
-def _symbol_value(symbol: str, symbols: "Symbols", binding: dict[str, int]) -> int | None:
+def symbol_value(symbol: str, symbols: "Symbols", binding: dict[str, int]) -> int | None:
     if symbol in binding:
         return binding[symbol]
+    if symbol.endswith(HOST) and isinstance(binding, LaunchBinding):
+        return binding.host_value(symbol)
     if symbol in symbols.cdiv or symbol in symbols.floor:
         n, b = symbols.cdiv[symbol] if symbol in symbols.cdiv else symbols.floor[symbol]
         n, b = evaluate_lin(n, symbols, binding), evaluate_lin(b, symbols, binding)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from fuselint.model.launch_sizes import evaluate_lin, launch_bindings
+from fuselint.model.launch_sizes import HOST, evaluate_lin, launch_bindings
 from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import (
     Key, _bag, _negate, _terms, bag_items, base_params, base_term, canon_of, conjuncts, exclusive, offsets_of, render,
@@ -165,11 +165,43 @@ def point(value: Lin) -> Range:
 
 def _host_says_multiple(n: cst.BaseExpression, b: cst.BaseExpression, launch) -> bool:
     """Does the launching code make `n % b == 0` (`if n % B: raise`, an assert, an enclosing
-    `if`), or is it so by construction (`x.numel() // x.shape[-1]`)?"""
-    from fuselint.model.divisibility import checked_multiples, exact_by_construction, form, product_key
+    `if`; for `x.numel()`, of one of x's dimensions), or is it so by construction
+    (`x.numel() // x.shape[-1]`)?"""
+    from fuselint.model.divisibility import checked_multiples, exact_by_construction, form, numel_multiple, product_key
 
     scope = launch.scope
-    return exact_by_construction(n, b, scope) or (form(n, scope), product_key([b], scope)) in checked_multiples(launch)
+    b = _meta_argument(b, launch)
+    if exact_by_construction(n, b, scope):
+        return True
+    key, checked = product_key([b], scope), checked_multiples(launch)
+    return (form(n, scope), key) in checked or numel_multiple(n, key, checked, scope)
+
+
+def _meta_argument(node: cst.BaseExpression, launch) -> cst.BaseExpression:
+    """What the launch passes for `meta["BLOCK"]` in a grid function (the expression itself
+    when it is not such a subscript, or BLOCK is not passed at the launch)."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        key = node.slice[0].slice.value
+        if isinstance(key, cst.SimpleString):
+            passed = launch.argument_for(launch.kernel, key.evaluated_value)
+            return node if passed is None else passed
+    return node
+
+
+def _host_size(name: str, scope) -> bool:
+    """Is `name` a size of the host that the model cannot evaluate: a parameter of the launching
+    function, or unpacked from a shape (`M, N = x.shape`)?"""
+    if name in scope.unpacked:
+        value, _ = scope.unpacked[name]
+        return isinstance(value, cst.Attribute) and value.attr.value == "shape"
+    return name in scope.params() and name not in scope.assignments
+
+
+def _size_query(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value in ("numel", "size") and len(node.args) <= 1
+    return (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "shape")
 
 
 def _exact_quotient(n: Lin, b: Lin) -> "Lin | None":
@@ -399,7 +431,11 @@ class RangeModel:
                 return rng.hi[0] if rng.hi else None
         if isinstance(node, cst.Name):
             bound = launch.scope.single(node.value)
-            return None if bound is None else self.host(bound, launch, depth + 1)
+            if bound is None:  # a wrapper's parameter, `M, N = x.shape`: a size the kernel never sees
+                return Lin.sym(node.value + HOST) if _host_size(node.value, launch.scope) else None
+            return self.host(bound, launch, depth + 1)
+        if _size_query(node):  # `x.numel()`, `x.shape[0]`, `x.size(0)`
+            return Lin.sym(code_of(node) + HOST)
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.FloorDivide):
                 left = node.left

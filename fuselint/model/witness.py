@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from fuselint.findings import Witness
 from fuselint.model.constexprs import param_values
-from fuselint.model.launch_sizes import evaluate_lin, launch_bindings
+from fuselint.model.launch_sizes import evaluate_lin, launch_bindings, symbol_value
 
 if TYPE_CHECKING:
     from fuselint.model.ranges import Lin, RangeModel, Verdict
@@ -63,8 +63,9 @@ def _search(model: "RangeModel", values: tuple, bound: "Lin | None") -> Witness 
 
     def witness(binding: dict, found, launched: bool) -> Witness:
         used = _free_symbols(model, list(values) + ([bound] if bound is not None else []))
-        sizes = tuple(sorted(((n, binding[n]) for n in used if n in binding),
-                             key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+        known = ((n, symbol_value(n, model.symbols, binding)) for n in used)
+        sizes = tuple(sorted(((n, v) for n, v in known if v is not None),
+                             key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
         return Witness(sizes, found[0], found[1], launched)
 
     for binding in launch_bindings(model.kernel) or ():
