@@ -39,6 +39,31 @@ def launch(x, y):
     k[(triton.cdiv(n, BLOCK),)](x, y, n, BLOCK=BLOCK)
 """
 
+# Per-row sums stored in rows the host pads to a multiple of `pad`; the kernel's row tiles are
+# 128 long (the grid name is rebound for a second launch: each launch reads its own).
+_PADDED_ROWS = """
+import math
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_sums(x_ptr, out_ptr, n, n_rounded, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + tl.program_id(1) * n + offs, mask=offs < n, other=0.0)
+    tl.store(out_ptr + tl.program_id(1) * n_rounded + offs, x * 2){mark}
+
+def launch(x):
+    rows, n = x.shape
+    n_rounded = math.ceil(n / {pad}) * {pad}
+    out = torch.empty((rows, n_rounded), device=x.device)
+    grid = (1,)
+    grid = lambda meta: (triton.cdiv(n, meta["BLOCK"]), rows)
+    row_sums[grid](x, out, n, n_rounded, BLOCK=128)
+    grid = (rows,)
+    return out
+"""
+
 # A test's kernel, launched only with the sizes of its parametrize rows.
 _TEST_ROWS = """
 import pytest
@@ -72,6 +97,9 @@ class UnmaskedTailAccess(Rule):
     no size the kernel walks in blocks or pads to a power of two (`offs < rank` selects lanes).
     A kernel that only a test module (or the function that defines it) launches, with sizes the
     module states (parametrize rows, constants, tensors it makes), is judged at those sizes.
+    Tiles that stay below the row pitch of the same pointer (`out + row * n_rounded + offs`,
+    where the host passes `n_rounded = math.ceil(n / 128) * 128` and the tiles are 128 long)
+    stay inside their padded row, and are not flagged.
 
     ## Why is this bad?
     The grid rounds up: the last program's tile reaches `cdiv(n, BLOCK) * BLOCK - 1`, up to
@@ -238,10 +266,14 @@ def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
 """,
         # every row of the test's parametrize has K a multiple of BLOCK_K
         _TEST_ROWS.format(row="(256, 64)", mark=""),
+        # out's rows are padded to whole 128-long tiles: the last tile stays inside its row
+        _PADDED_ROWS.format(pad=128, mark=""),
     ]
     INVALID = [
         # one row of the test has K = 100, no multiple of 16
         _TEST_ROWS.format(row="(100, 16)", mark="  # error"),
+        # padded to 64 only: the last 128-long tile runs up to 64 lanes past a row of out
+        _PADDED_ROWS.format(pad=64, mark="  # error"),
         # FlagGems #5231's shape: the store masked, the input load not
         """
 import triton

@@ -40,7 +40,10 @@ def _returned(function: cst.FunctionDef) -> cst.BaseExpression | None:
 def grid_dimensions(module: ModuleModel, launch: Launch) -> list[tuple[cst.BaseExpression, Scope]] | None:
     """Each grid dimension with the scope its names resolve in; None when the grid's form is
     not known (a call of a helper, a name bound more than once)."""
-    return _dimensions(module, launch.grid, launch.scope, 0)
+    grid = launch.grid
+    if isinstance(grid, cst.Name):  # `grid` may be rebound for each of several launches
+        grid = launch.scope.value_at(grid.value, launch.call) or grid
+    return _dimensions(module, grid, launch.scope, 0)
 
 
 def _dimensions(module: ModuleModel, grid: cst.BaseExpression, scope: Scope, depth: int):

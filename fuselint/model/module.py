@@ -11,7 +11,7 @@ import libcst as cst
 
 from fuselint.model.kernel import Kernel, build_kernel
 from fuselint.model.names import ImportTable, dotted
-from fuselint.model.walk import Walker
+from fuselint.model.walk import Walker, children
 
 JIT = {"triton.jit", "triton.runtime.jit", "triton.runtime.jit.jit", "triton.runtime.jit.JITFunction"}
 AUTOTUNE = {"triton.autotune", "triton.runtime.autotune", "triton.runtime.autotuner.autotune"}
@@ -39,11 +39,54 @@ class Scope:
             return self.parent.single(name) if self.parent is not None else None
         return values[0] if len(values) == 1 else None
 
+    def value_at(self, name: str, node: cst.CSTNode) -> cst.BaseExpression | None:
+        """The expression `name` holds where `node` runs: `single`, or, for a name this body
+        binds more than once, the last of its plain top-level assignments before the
+        statement that holds `node` (`grid = ...; k1[grid](...); grid = ...; k2[grid](...)`);
+        None when a binding sits in a branch or loop, or comes in another form."""
+        values = self.assignments.get(name)
+        if values is None or len(values) == 1 or not isinstance(self.node, cst.FunctionDef):
+            return self.single(name)
+        found, seen = None, 0
+        for statement in self.node.body.body:
+            if _holds(statement, node):
+                return found if seen == len(values) or _binds_after(self.node.body.body, statement, name, len(values) - seen) else None
+            value = _plain_assignment(statement, name)
+            if value is not None:
+                found, seen = value, seen + 1
+        return None
+
     def params(self) -> set[str]:
         if isinstance(self.node, cst.FunctionDef):
             p = self.node.params
             return {x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]}
         return set()
+
+
+def _plain_assignment(statement: cst.BaseStatement, name: str) -> cst.BaseExpression | None:
+    """The value of `name = value` when `statement` is that one assignment."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+                and small.targets[0].target.value == name):
+            return small.value
+    return None
+
+
+def _binds_after(body, statement, name: str, count: int) -> bool:
+    """Are the `count` bindings of `name` not seen before `statement` all plain assignments after it?"""
+    after = body[body.index(statement) + 1:]
+    return sum(_plain_assignment(s, name) is not None for s in after) == count
+
+
+def _holds(root: cst.CSTNode, node: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if current is node:
+            return True
+        stack.extend(children(current))
+    return False
 
 
 @dataclass

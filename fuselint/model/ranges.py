@@ -430,7 +430,7 @@ class RangeModel:
                 rng = self.param(key.evaluated_value)
                 return rng.hi[0] if rng.hi else None
         if isinstance(node, cst.Name):
-            bound = launch.scope.single(node.value)
+            bound = launch.scope.value_at(node.value, launch.call)
             if bound is None:  # a wrapper's parameter, `M, N = x.shape`: a size the kernel never sees
                 return Lin.sym(node.value + HOST) if _host_size(node.value, launch.scope) else None
             return self.host(bound, launch, depth + 1)
@@ -473,7 +473,26 @@ class RangeModel:
                 return self.symbols.cdiv_symbol(n, b)
             if isinstance(node.func, cst.Name) and node.func.value == "int" and len(args) == 1:
                 return self.host(args[0], launch, depth + 1)
+            if name == "math.ceil" and len(args) == 1 and isinstance(args[0], cst.BinaryOperation) \
+                    and isinstance(args[0].operator, cst.Divide):  # `math.ceil(n / b)` is cdiv(n, b)
+                n, b = self.host(args[0].left, launch, depth + 1), self.host(args[0].right, launch, depth + 1)
+                return None if n is None or b is None else self.symbols.cdiv_symbol(n, b)
         return None
+
+    def passed(self, name: str) -> Lin | None:
+        """What every launch passes to parameter `name`, as a host polynomial
+        (`seqlen_q_rounded = math.ceil(seqlen_q / 128) * 128` is `128 * cdiv(seqlen_q, 128)`);
+        None when it is not known or the launches differ."""
+        found = None
+        for launch in self.kernel.launches:
+            node = launch.argument_for(self.kernel, name)
+            if isinstance(node, cst.Name):
+                node = launch.scope.value_at(node.value, launch.call)
+            value = self.host(node, launch)
+            if value is None or (found is not None and value != found):
+                return None
+            found = value
+        return found
 
     def grid(self, axis: int) -> Lin | None:
         """Grid dimension `axis`, the same at every launch; None when not known."""
@@ -1507,15 +1526,20 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
 
 
 def _inside_its_row(model: RangeModel, access: "Access", vector: Key) -> bool:
-    """Does the vector, times its stride, stay below the constant pitch of another axis of the
-    same pointer (`rows[:, None] * stride_hm + cols[None, :]`, `tl.assume(stride_hm == 32)`,
-    cols < 32)? Its lanes then stay inside the row the other axis selects, checked on its own."""
+    """Does the vector, times its stride, stay below the pitch of another axis of the same
+    pointer (`rows[:, None] * stride_hm + cols[None, :]`, `tl.assume(stride_hm == 32)`, cols <
+    32; `off_hb * seqlen_q_rounded + offs_m` with `seqlen_q_rounded = math.ceil(seqlen_q / 128)
+    * 128` passed and offs_m < cdiv(seqlen_q, 128) * 128)? Its lanes then stay inside the row
+    the other axis selects, checked on its own."""
     canon = model.canon
     span = model.range_of(vector)
-    if len(span.hi) != 1 or span.hi[0].constant is None or not span.lo or not model.symbols.proven_nonnegative(span.lo[0]):
+    if len(span.hi) != 1 or not span.lo or not model.symbols.proven_nonnegative(span.lo[0]):
         return False
     own, pitches = None, []
-    for term in _terms(without_slices(pointer_key(model.kernel, access))):
+    terms = Counter(_terms(without_slices(pointer_key(model.kernel, access))))
+    if Counter(_terms(vector)) <= terms:  # `p + off * pitch + offs_m`: the vector's own terms, stride 1
+        own, terms = 1, terms - Counter(_terms(vector))
+    for term in terms.elements():
         factors = bag_items(term) if term[0] == "prod" else [term]
         varying = [f for f in factors if not canon.is_static(f)]
         if len(varying) != 1:
@@ -1524,14 +1548,27 @@ def _inside_its_row(model: RangeModel, access: "Access", vector: Key) -> bool:
         for factor in factors:
             if canon.is_static(factor):
                 stride = _product_of(stride, model.range_of(factor))
-        value = stride.hi[0].constant if len(stride.hi) == 1 and stride.lo == stride.hi else None
-        if value is None:
+        if len(stride.hi) != 1 or stride.lo != stride.hi:
             continue
         if varying[0] == vector or Counter(_terms(varying[0])) == Counter(_terms(vector)):
-            own = value
-        else:
-            pitches.append(value)
-    return own is not None and own > 0 and any(span.hi[0].constant * own < pitch for pitch in pitches)
+            own = stride.hi[0].constant
+        else:  # a parameter's pitch is what the launches pass it
+            pitches.append(_substituted(stride.hi[0], {p: model.passed(p) for p in stride.hi[0].symbols()}))
+    if own is None or own <= 0:
+        return False
+    top = span.hi[0] * Lin.const(own)
+    return any(model.symbols.proven_nonnegative(pitch - top - Lin.const(1)) for pitch in pitches)
+
+
+def _substituted(value: Lin, values: dict[str, "Lin | None"]) -> Lin:
+    """`value` with each symbol that has a known value replaced by it."""
+    total = Lin.const(0)
+    for monomial, coefficient in value.terms.items():
+        product = Lin.const(coefficient)
+        for symbol in monomial:
+            product = product * (values.get(symbol) or Lin.sym(symbol))
+        total = total + product
+    return total
 
 
 def _product_of(a: Range, b: Range) -> Range:
