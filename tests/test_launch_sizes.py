@@ -179,3 +179,27 @@ def test_a_dimension_checked_to_divide_makes_numel_divide_in_a_grid_function():
     scale[grid](x, y, BLOCK=block)""").replace("def run(x):", "def run(x, block=128):")
     assert codes(source, "kernels/scale.py") == []
     assert codes(source.replace("assert x.size(-1) % block == 0", "pass"), "kernels/scale.py") == [(10, "FL401"), (10, "FL401")]
+
+
+WARMUP = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy(X, Y, SIZE: tl.constexpr, BLOCK: tl.constexpr):
+    for i in range(0, SIZE, BLOCK):
+        tl.store(Y + i + tl.arange(0, BLOCK), tl.load(X + i + tl.arange(0, BLOCK)))
+
+@pytest.mark.parametrize("mode", ["a", "b"])
+def test_compiles(mode):
+    shape = (256,)
+    copy.warmup(torch.float32, torch.float32, SIZE=shape[0], BLOCK=128, grid=(1,))
+"""
+
+
+def test_a_warmup_is_a_launch_at_its_sizes():
+    # compiled only, at SIZE = shape[0] of a literal tuple: the loop walks whole blocks
+    assert codes(WARMUP, "tests/test_copy.py") == []
+    assert codes(WARMUP.replace("(256,)", "(200,)"), "tests/test_copy.py") == [(10, "FL401"), (10, "FL401")]

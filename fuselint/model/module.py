@@ -354,8 +354,11 @@ class _ModuleScanner(Walker):
             self.scopes[-1].asserts.append(node.args[0].value)
         func = node.func
         if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
+            target, grid = dotted(func.value), func.slice[0].slice.value
+        elif isinstance(func, cst.Attribute) and func.attr.value == "warmup":  # `k.warmup(*args, grid=...)` compiles
             target = dotted(func.value)
-            if target is not None:
-                self.model.launches.append(Launch(
-                    node, target.split(".")[-1], func.slice[0].slice.value, self.scopes[-1], guards=tuple(self.guards)
-                ))
+            grid = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "grid"), None)
+        else:
+            return
+        if target is not None and grid is not None:
+            self.model.launches.append(Launch(node, target.split(".")[-1], grid, self.scopes[-1], guards=tuple(self.guards)))

@@ -51,6 +51,20 @@ def _call(name: str | None, args: list[Number]) -> Number | None:
     return None
 
 
+def _item(node: cst.Subscript, lookup: Lookup, again) -> Number | None:
+    """`shape[0]` where `shape` is a literal tuple or list (through a name bound to one)."""
+    sequence = node.value
+    if isinstance(sequence, cst.Name):
+        sequence = lookup(sequence.value)
+    index = again(node.slice[0].slice.value)
+    if not isinstance(sequence, (cst.Tuple, cst.List)) or not isinstance(index, int) or isinstance(index, bool):
+        return None
+    elements = sequence.elements
+    if any(isinstance(e, cst.StarredElement) for e in elements) or not -len(elements) <= index < len(elements):
+        return None
+    return again(elements[index].value)
+
+
 def evaluate(node: cst.BaseExpression, lookup: Lookup, qualify: Qualify, depth: int = 0) -> Number | None:
     """The value of `node`, or None when it is not certain."""
     if depth > _MAX_DEPTH:
@@ -85,6 +99,8 @@ def evaluate(node: cst.BaseExpression, lookup: Lookup, qualify: Qualify, depth: 
             return fn(left, right)
         except (ZeroDivisionError, OverflowError, ValueError, TypeError):
             return None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return _item(node, lookup, again)
     if isinstance(node, cst.Call):
         if any(arg.keyword is not None or arg.star for arg in node.args):
             return None
