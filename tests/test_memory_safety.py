@@ -68,6 +68,7 @@ def test_a_line_without_access():
 @pytest.mark.parametrize("name, expected", [
     ("ascend_bmm_columns.py", {"FL402"}),
     ("flaggems_argmin_opt_k1.py", {"FL401"}),
+    ("fastvideo_rmsnorm_rows.py", {"FL401", "FL402", "FL403"}),
 ])
 def test_found_reproducers_are_flagged(name, expected):
     """The reproducers of findings on released code (examples/found) keep their findings."""
@@ -114,7 +115,8 @@ def test_host_found_reproducers_flag_only_their_bugs(name):
 def test_every_found_reproducer_is_linted_and_has_a_reference():
     found = ROOT / "examples" / "found"
     # flaggems_vdot_real_partials.py: found by hand, no FL4 rule flags it yet (README).
-    listed = {"ascend_bmm_columns.py", "flaggems_argmin_opt_k1.py", "flaggems_vdot_real_partials.py"} | set(HOST_FOUND)
+    listed = {"ascend_bmm_columns.py", "flaggems_argmin_opt_k1.py", "flaggems_vdot_real_partials.py",
+              "fastvideo_rmsnorm_rows.py"} | set(HOST_FOUND)
     reproducers = {p.name for p in found.glob("*.py") if "class ModelNew" in p.read_text()}
     assert reproducers == listed
     readme = (found / "README.md").read_text()
