@@ -47,14 +47,13 @@ class Scope:
         values = self.assignments.get(name)
         if values is None or len(values) == 1 or not isinstance(self.node, cst.FunctionDef):
             return self.single(name)
-        found, seen = None, 0
-        for statement in self.node.body.body:
-            if _holds(statement, node):
-                return found if seen == len(values) or _binds_after(self.node.body.body, statement, name, len(values) - seen) else None
-            value = _plain_assignment(statement, name)
-            if value is not None:
-                found, seen = value, seen + 1
-        return None
+        body = self.node.body.body
+        plain = [(i, v) for i, v in enumerate(_plain_assignment(s, name) for s in body) if v is not None]
+        here = next((i for i, s in enumerate(body) if _holds(s, node)), None)
+        if len(plain) != len(values) or here is None:
+            return None
+        before = [v for i, v in plain if i < here]
+        return before[-1] if before else None
 
     def params(self) -> set[str]:
         if isinstance(self.node, cst.FunctionDef):
@@ -71,12 +70,6 @@ def _plain_assignment(statement: cst.BaseStatement, name: str) -> cst.BaseExpres
                 and small.targets[0].target.value == name):
             return small.value
     return None
-
-
-def _binds_after(body, statement, name: str, count: int) -> bool:
-    """Are the `count` bindings of `name` not seen before `statement` all plain assignments after it?"""
-    after = body[body.index(statement) + 1:]
-    return sum(_plain_assignment(s, name) is not None for s in after) == count
 
 
 def _holds(root: cst.CSTNode, node: cst.CSTNode) -> bool:
