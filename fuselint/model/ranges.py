@@ -177,15 +177,21 @@ def _host_says_multiple(n: cst.BaseExpression, b: cst.BaseExpression, launch) ->
     return (form(n, scope), key) in checked or numel_multiple(n, key, checked, scope)
 
 
-def _meta_argument(node: cst.BaseExpression, launch) -> cst.BaseExpression:
-    """What the launch passes for `meta["BLOCK"]` in a grid function (the expression itself
-    when it is not such a subscript, or BLOCK is not passed at the launch)."""
+def _meta_key(node: cst.BaseExpression) -> str | None:
+    """"BLOCK" of `meta["BLOCK"]`, a grid function's reading of a launch argument."""
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         key = node.slice[0].slice.value
         if isinstance(key, cst.SimpleString):
-            passed = launch.argument_for(launch.kernel, key.evaluated_value)
-            return node if passed is None else passed
-    return node
+            return key.evaluated_value
+    return None
+
+
+def _meta_argument(node: cst.BaseExpression, launch) -> cst.BaseExpression:
+    """What the launch passes for `meta["BLOCK"]` in a grid function (the expression itself
+    when it is not such a subscript, or BLOCK is not passed at the launch)."""
+    key = _meta_key(node)
+    passed = launch.argument_for(launch.kernel, key) if key is not None else None
+    return node if passed is None else passed
 
 
 def _host_size(name: str, scope) -> bool:
@@ -424,11 +430,10 @@ class RangeModel:
                 return rng.hi[0] if rng.hi else None
         if isinstance(node, cst.Integer):
             return Lin.const(node.evaluated_value)
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            key = node.slice[0].slice.value
-            if isinstance(key, cst.SimpleString) and kernel.param(key.evaluated_value) is not None:
-                rng = self.param(key.evaluated_value)
-                return rng.hi[0] if rng.hi else None
+        key = _meta_key(node)
+        if key is not None and kernel.param(key) is not None:
+            rng = self.param(key)
+            return rng.hi[0] if rng.hi else None
         if isinstance(node, cst.Name):
             bound = launch.scope.value_at(node.value, launch.call)
             if bound is None:  # a wrapper's parameter, `M, N = x.shape`: a size the kernel never sees
