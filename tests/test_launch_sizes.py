@@ -203,3 +203,43 @@ def test_a_warmup_is_a_launch_at_its_sizes():
     # compiled only, at SIZE = shape[0] of a literal tuple: the loop walks whole blocks
     assert codes(WARMUP, "tests/test_copy.py") == []
     assert codes(WARMUP.replace("(256,)", "(200,)"), "tests/test_copy.py") == [(10, "FL401"), (10, "FL401")]
+
+
+def test_shapes_through_the_tensors_helpers_take_and_return():
+    # a launch helper gets its tensor from another helper's return value (remade in a branch
+    # with the same shape), and a test reuses the name for the next step's result
+    source = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) * 2)
+
+def populate(n, odd):
+    x = torch.empty((n,), device="cuda")
+    if odd:
+        x = torch.where(x == 0, 1, x)
+    return x
+
+def double(x, BLOCK=1024):
+    y = torch.empty(x.shape, device="cuda")
+    k[(x.shape[0] // BLOCK,)](x, y, BLOCK)
+    return y
+
+@pytest.mark.parametrize("odd", [False, True])
+def test_double(odd):
+    x = populate(4096, odd)
+    x = double(x)
+    x = double(x)
+    if odd:
+        x = x.cpu()
+"""
+    assert codes(source, "tests/test_double.py") == []
+    assert codes(source.replace("populate(4096", "populate(1000"), "tests/test_double.py") == [(20, "FL002")]
+    # a reassignment in a branch before the launch may or may not have run: not followed
+    branched = source.replace("    x = double(x)\n    x = double(x)", "    if odd:\n        x = populate(100, odd)\n    x = double(x)")
+    assert codes(branched, "tests/test_double.py") == [(20, "FL002")]

@@ -14,6 +14,7 @@ at every one of them refutes a finding that needed another size.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ import libcst as cst
 
 from fuselint.model.module import Function, Scope, call_argument
 from fuselint.model.values import evaluate, next_power_of_2
+from fuselint.model.walk import children
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Kernel
@@ -30,6 +32,8 @@ _MAX_ENVS = 512  # sizes of one launch beyond this are not enumerated: nothing i
 _CALLER_DEPTH = 2
 _PARAMETRIZE = ("pytest.mark.parametrize",)
 _CONSTRUCTORS = {"empty", "zeros", "ones", "randn", "rand", "full", "empty_strided", "randint"}
+_LIKE = {"empty_like", "zeros_like", "ones_like", "randn_like", "rand_like", "full_like", "randint_like"}
+_SHAPE_DEPTH = 12
 _SAME_SHAPE = {"to", "cuda", "cpu", "contiguous", "normal_", "uniform_", "requires_grad_", "clone", "detach",
                "float", "half", "bfloat16", "fill_", "zero_"}
 
@@ -39,6 +43,13 @@ class Opaque:
 
 
 OPAQUE = Opaque()
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A host tensor the module makes, by its shape."""
+
+    shape: tuple[int, ...]
 HOST = " (host)"  # the suffix of a symbol that stands for a host size (`M (host)`, `x.numel() (host)`)
 
 
@@ -172,24 +183,35 @@ def _envs(module, function: Function, depth: int) -> list[dict] | None:
              if isinstance(call.func, cst.Name) and call.func.value == function.name]
     if not calls:
         return unknown
-    names = [p.name.value for p in params]
     envs = []
     for caller, call in calls:
         caller_envs = _envs(module, caller, depth + 1)
         if caller_envs is None:
             return None
         for caller_env in caller_envs:
-            env = {}
-            for param in params:
-                arg = call_argument(call, names, param.name.value)
-                node = arg if arg is not None else param.default
-                env[param.name.value] = OPAQUE if node is None else _value(
-                    module, node, caller.scope if arg is not None else module.scope, caller_env if arg is not None else {}
-                )
-            envs.append(env)
+            envs.append(_call_env(module, function, call, caller.scope, caller_env, 0))
             if len(envs) > _MAX_ENVS:
                 return None
     return envs
+
+
+def _call_env(module, function: Function, call: cst.Call, scope: Scope, env: dict, depth: int) -> dict:
+    """{parameter: value} of `function` at `call`, made in `scope` at `env`: numbers, tensors
+    by their shape, OPAQUE for the rest; defaults where the call passes nothing."""
+    params = [p for p in _params(function.node) if p.name.value not in ("self", "cls")]
+    names = [p.name.value for p in params]
+    out = {}
+    for param in params:
+        arg = call_argument(call, names, param.name.value)
+        if arg is None:
+            out[param.name.value] = OPAQUE if param.default is None else _value(module, param.default, module.scope, {})
+            continue
+        value = _value(module, arg, scope, env, depth)
+        if value is OPAQUE:
+            shape = _shape_of(module, arg, scope, env, depth)
+            value = OPAQUE if shape is None else Tensor(tuple(shape))
+        out[param.name.value] = value
+    return out
 
 
 def _parametrize_rows(module, function: Function) -> list[dict] | None:
@@ -247,21 +269,17 @@ def _lookup(module, scope: Scope, env: dict):
                 return None  # a parameter rebound in the body, or one whose value is unknown
             value = env[name]
             return None if value is OPAQUE or not isinstance(value, (int, float)) else value
-        bound = scope.single(name)
-        size = _size_of(module, bound, scope, env, 0) if bound is not None else None
-        return bound if size is None else size
+        return scope.single(name)
 
     return lookup
 
 
-def _value(module, node: cst.BaseExpression | None, scope: Scope, env: dict):
+def _value(module, node: cst.BaseExpression | None, scope: Scope, env: dict, depth: int = 0):
     """The number (or OPAQUE) `node` has in `scope` with the function's parameters at `env`."""
     if node is None:
         return OPAQUE
-    shape = _size_of(module, node, scope, env, 0)
-    if shape is not None:
-        return shape
-    value = evaluate(node, _lookup(module, scope, env), module.imports.qualname)
+    value = evaluate(node, _lookup(module, scope, env), module.imports.qualname,
+                     known=lambda n: _size_of(module, n, scope, env, depth))
     return OPAQUE if value is None else value
 
 
@@ -388,14 +406,16 @@ def _pick(shape: list[int] | None, index: int | None) -> int | None:
 def _shape_of(module, node: cst.BaseExpression, scope: Scope, env: dict, depth: int) -> list[int] | None:
     """The shape of a tensor expression: a torch constructor with literal sizes, through names
     bound once and shape-keeping methods (`.to`, `.cuda`, `.contiguous`, `.T`, `.t()`)."""
-    if depth > 6:
+    if depth > _SHAPE_DEPTH:
         return None
     again = lambda n: _shape_of(module, n, scope, env, depth + 1)  # noqa: E731
     if isinstance(node, cst.Name):
+        held = env.get(node.value)
+        if isinstance(held, Tensor):
+            return list(held.shape)
         if node.value in scope.params():
             return None
-        bound = scope.single(node.value)
-        return None if bound is None else again(bound)
+        return _name_shape(module, node, scope, env, depth)
     if isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT"):
         shape = again(node.value)
         return None if shape is None or len(shape) != 2 else shape[::-1]
@@ -403,6 +423,10 @@ def _shape_of(module, node: cst.BaseExpression, scope: Scope, env: dict, depth: 
         return again(node.right)  # `.1 * torch.randn(...)`
     if not isinstance(node, cst.Call):
         return None
+    if isinstance(node.func, cst.Name):
+        callee = _helper(module, node.func.value)
+        if callee is not None:
+            return _returned_shape(module, callee, node, scope, env, depth + 1)
     if isinstance(node.func, cst.Attribute) and node.func.attr.value in _SAME_SHAPE:
         name = module.imports.qualname(node.func) or ""
         if not name.startswith("torch."):
@@ -411,9 +435,15 @@ def _shape_of(module, node: cst.BaseExpression, scope: Scope, env: dict, depth: 
         shape = again(node.func.value)
         return None if shape is None or len(shape) != 2 else shape[::-1]
     name = module.imports.qualname(node.func) or ""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    if name.startswith("torch.") and name.split(".")[-1] in _LIKE and positional:
+        return again(positional[0])
+    if name == "torch.where" and len(positional) == 3:
+        return _same_shape(positional, again)
     if not (name.startswith("torch.") and name.split(".")[-1] in _CONSTRUCTORS):
         return None
-    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    if len(positional) == 1 and _shape_query(positional[0]) is not None:
+        return again(_shape_query(positional[0]))  # torch.empty(x.shape)
     keyword = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
     if name.endswith("randint"):
         positional = positional[2:] if len(positional) >= 3 else positional[1:]
@@ -427,3 +457,89 @@ def _shape_of(module, node: cst.BaseExpression, scope: Scope, env: dict, depth: 
     if not dims or any(not isinstance(d, int) or isinstance(d, bool) or d < 0 for d in dims):
         return None
     return dims
+
+
+def _shape_query(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`x` of `x.shape` or `x.size()`."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+        return node.value
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size" and not node.args:
+        return node.func.value
+    return None
+
+
+def _name_shape(module, node: cst.Name, scope: Scope, env: dict, depth: int) -> list[int] | None:
+    """The shape a local name holds where `node` reads it: its reaching assignment, else the one
+    shape every assignment gives (those that remake the name from itself, like
+    `x = torch.where(x == 0x80, 0, x)`, must keep the shape the others give)."""
+    name = node.value
+    bound = scope.value_at(name, node)
+    if bound is not None:
+        return _shape_of(module, bound, scope, env, depth + 1)
+    values = scope.assignments.get(name)
+    if not values or None in values:
+        return None
+    fresh = [v for v in values if not _reads(v, name)]
+    shapes = {_as_tuple(_shape_of(module, v, scope, env, depth + 1)) for v in fresh}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    shape = shapes.pop()
+    kept = {**env, name: Tensor(shape)}
+    if any(_as_tuple(_shape_of(module, v, scope, kept, depth + 1)) != shape for v in values if v not in fresh):
+        return None
+    return list(shape)
+
+
+def _same_shape(operands: list[cst.BaseExpression], shape_of) -> list[int] | None:
+    """The shape of an element-wise result whose tensor operands all have one shape (numbers
+    are scalars; a comparison has its left operand's shape); None when they differ."""
+    shapes = set()
+    for operand in operands:
+        if isinstance(operand, (cst.Integer, cst.Float)):
+            continue
+        shapes.add(_as_tuple(shape_of(operand.left if isinstance(operand, cst.Comparison) else operand)))
+    return list(shapes.pop()) if len(shapes) == 1 and None not in shapes else None
+
+
+def _as_tuple(shape: list[int] | None) -> tuple[int, ...] | None:
+    return None if shape is None else tuple(shape)
+
+
+def _reads(node: cst.CSTNode, name: str) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value == name:
+            return True
+        stack.extend(children(current))
+    return False
+
+
+def _helper(module, name: str) -> Function | None:
+    """The one plain function of the module called `name` (not a method, not a kernel)."""
+    found = [f for f in module.functions if f.name == name and f.class_name is None]
+    if len(found) != 1 or any(k.name == name for k in module.kernels):
+        return None
+    return found[0]
+
+
+def _returned_shape(module, callee: Function, call: cst.Call, scope: Scope, env: dict, depth: int) -> list[int] | None:
+    """The shape of what a helper of the module returns at `call`, when every return gives the same."""
+    returns = _returns(callee.node)
+    if depth > _SHAPE_DEPTH or not returns or any(r is None for r in returns):
+        return None
+    inner = _call_env(module, callee, call, scope, env, depth)
+    shapes = {_as_tuple(_shape_of(module, r, callee.scope, inner, depth + 1)) for r in returns}
+    return list(shapes.pop()) if len(shapes) == 1 and None not in shapes else None
+
+
+def _returns(function: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """The values of the function's own `return`s (not those of functions defined inside it)."""
+    out, stack = [], [function.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Return):
+            out.append(current.value)
+        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(children(current))
+    return out

@@ -43,16 +43,24 @@ class Scope:
         """The expression `name` holds where `node` runs: `single`, or, for a name this body
         binds more than once, the last of its plain top-level assignments before the
         statement that holds `node` (`grid = ...; k1[grid](...); grid = ...; k2[grid](...)`);
-        None when a binding sits in a branch or loop, or comes in another form."""
+        bindings after that statement do not matter. None when a binding before it sits in a
+        branch or loop, or comes in another form."""
         values = self.assignments.get(name)
         if values is None or len(values) == 1 or not isinstance(self.node, cst.FunctionDef):
             return self.single(name)
         body = self.node.body.body
-        plain = [(i, v) for i, v in enumerate(_plain_assignment(s, name) for s in body) if v is not None]
         here = next((i for i, s in enumerate(body) if _holds(s, node)), None)
-        if len(plain) != len(values) or here is None:
+        if here is None or None in values:
             return None
-        before = [v for i, v in plain if i < here]
+        before = []
+        for value in values:
+            at = next((i for i, s in enumerate(body) if _holds(s, value)), None)
+            if at is not None and at > here:
+                continue  # bound after the statement that holds node: it does not reach it
+            if at is None or _plain_assignment(body[at], name) is not value:
+                return None  # in a branch or a loop: it may or may not have run
+            if at < here:  # `name = f(name)` reads the binding before it
+                before.append(value)
         return before[-1] if before else None
 
     def params(self) -> set[str]:

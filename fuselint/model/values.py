@@ -16,6 +16,8 @@ Number = Union[int, float, bool]
 Lookup = Callable[[str], "cst.BaseExpression | int | float | None"]
 # Resolves a call's function to a qualified name (through the module's imports).
 Qualify = Callable[[cst.BaseExpression], "str | None"]
+# Gives a subscript or call its value where the caller knows one (`x.shape[0]` of a tensor it made).
+Known = Callable[[cst.BaseExpression], "Number | None"]
 
 _BINARY = {
     cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
@@ -65,11 +67,16 @@ def _item(node: cst.Subscript, lookup: Lookup, again) -> Number | None:
     return again(elements[index].value)
 
 
-def evaluate(node: cst.BaseExpression, lookup: Lookup, qualify: Qualify, depth: int = 0) -> Number | None:
+def evaluate(node: cst.BaseExpression, lookup: Lookup, qualify: Qualify, depth: int = 0,
+             known: Known | None = None) -> Number | None:
     """The value of `node`, or None when it is not certain."""
     if depth > _MAX_DEPTH:
         return None
-    again = lambda n: evaluate(n, lookup, qualify, depth + 1)  # noqa: E731
+    again = lambda n: evaluate(n, lookup, qualify, depth + 1, known)  # noqa: E731
+    if known is not None and isinstance(node, (cst.Subscript, cst.Call)):
+        value = known(node)
+        if value is not None:
+            return value
     if isinstance(node, cst.Integer):
         return int(node.evaluated_value)
     if isinstance(node, cst.Float):
