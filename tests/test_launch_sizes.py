@@ -243,3 +243,47 @@ def test_double(odd):
     # a reassignment in a branch before the launch may or may not have run: not followed
     branched = source.replace("    x = double(x)\n    x = double(x)", "    if odd:\n        x = populate(100, odd)\n    x = double(x)")
     assert codes(branched, "tests/test_double.py") == [(20, "FL002")]
+
+
+AUTOGRAD = """
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) * 2)
+
+class _double(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.empty_like(x)
+        k[(triton.cdiv(x.shape[0], 128),)](x, y, x.shape[0], BLOCK=128)
+        return y
+
+double = _double.apply
+
+@pytest.mark.parametrize("n", [1024, 4096])
+def test_double(n):
+    x = torch.randn((n,), device="cuda")
+    assert torch.equal(double(x), 2 * x)
+
+@triton.testing.perf_report([triton.testing.Benchmark(x_names=["n"], x_vals=[2**i for i in range(10, 13)],
+                                                      line_arg="provider", line_vals=["triton"] + extra,
+                                                      args={"dtype": torch.float16})])
+def bench(n, provider, dtype):
+    x = torch.randn((n,), device="cuda", dtype=dtype)
+    return triton.testing.do_bench(lambda: _double.apply(x))
+"""
+
+
+def test_an_autograd_forward_is_called_through_apply_and_a_benchmark_at_its_report_sizes():
+    assert codes(AUTOGRAD, "tests/test_double.py") == []
+    # one size of the benchmark that is no multiple of the block is found
+    assert codes(AUTOGRAD.replace("range(10, 13)", "range(6, 13)"), "tests/test_double.py") == [(10, "FL401"), (10, "FL401")]
+    assert codes(AUTOGRAD.replace("[1024, 4096]", "[1000]"), "tests/test_double.py") == [(10, "FL401"), (10, "FL401")]
+    # a method that is no autograd forward has callers the module does not show
+    plain = AUTOGRAD.replace("(torch.autograd.Function)", "").replace("double = _double.apply", "double = _double().forward")
+    assert codes(plain, "tests/test_double.py") == [(10, "FL401"), (10, "FL401")]

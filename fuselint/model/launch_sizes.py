@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from fuselint.model.module import Function, Scope, call_argument
+from fuselint.model.names import dotted
 from fuselint.model.values import evaluate, next_power_of_2
 from fuselint.model.walk import children
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 _MAX_ENVS = 512  # sizes of one launch beyond this are not enumerated: nothing is refuted
 _CALLER_DEPTH = 2
 _PARAMETRIZE = ("pytest.mark.parametrize",)
+_PERF_REPORT = ("triton.testing.perf_report",)
+_BENCHMARK = ("triton.testing.Benchmark",)
 _CONSTRUCTORS = {"empty", "zeros", "ones", "randn", "rand", "full", "empty_strided", "randint"}
 _LIKE = {"empty_like", "zeros_like", "ones_like", "randn_like", "rand_like", "full_like", "randint_like"}
 _SHAPE_DEPTH = 12
@@ -177,30 +180,54 @@ def _envs(module, function: Function, depth: int) -> list[dict] | None:
     rows = _parametrize_rows(module, function)
     if rows is not None:
         return rows
-    if depth >= _CALLER_DEPTH or function.class_name is not None or not is_test_module(module.path):
+    if depth >= _CALLER_DEPTH or not is_test_module(module.path):
         return unknown  # a function outside a test module may be called from anywhere
-    calls = [(caller, call) for caller in module.functions for call in caller.calls
-             if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    calls = _callers(module, function)
     if not calls:
         return unknown
     envs = []
-    for caller, call in calls:
+    for caller, call, unpassed in calls:
         caller_envs = _envs(module, caller, depth + 1)
         if caller_envs is None:
             return None
         for caller_env in caller_envs:
-            envs.append(_call_env(module, function, call, caller.scope, caller_env, 0))
+            envs.append(_call_env(module, function, call, caller.scope, caller_env, 0, unpassed))
             if len(envs) > _MAX_ENVS:
                 return None
     return envs
 
 
-def _call_env(module, function: Function, call: cst.Call, scope: Scope, env: dict, depth: int) -> dict:
+def _callers(module, function: Function) -> list[tuple[Function, cst.Call, int]]:
+    """Every call of `function` in the module: its caller, the call, and how many leading
+    parameters the call does not pass. A plain function is called by its name; the `forward`
+    of a `torch.autograd.Function` through `Cls.apply(...)` (or a name bound to `Cls.apply`),
+    which passes all but `ctx`. Other methods: none known."""
+    if function.class_name is None:
+        return [(caller, call, 0) for caller in module.functions for call in caller.calls
+                if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    if function.name != "forward" or not _is_autograd_function(module, function.class_name):
+        return []
+    apply = f"{function.class_name}.apply"
+    aliases = {name for name, values in module.scope.assignments.items()
+               if len(values) == 1 and values[0] is not None and dotted(values[0]) == apply}
+    return [(caller, call, 1) for caller in module.functions for call in caller.calls
+            if dotted(call.func) == apply or isinstance(call.func, cst.Name) and call.func.value in aliases]
+
+
+def _is_autograd_function(module, name: str) -> bool:
+    return any(c.name.value == name and any(module.imports.qualname(b.value) == "torch.autograd.Function" for b in c.bases)
+               for c in module.classes)
+
+
+def _call_env(module, function: Function, call: cst.Call, scope: Scope, env: dict, depth: int,
+              unpassed: int = 0) -> dict:
     """{parameter: value} of `function` at `call`, made in `scope` at `env`: numbers, tensors
-    by their shape, OPAQUE for the rest; defaults where the call passes nothing."""
+    by their shape, OPAQUE for the rest; defaults where the call passes nothing. The first
+    `unpassed` parameters (an autograd `ctx`) are OPAQUE."""
     params = [p for p in _params(function.node) if p.name.value not in ("self", "cls")]
+    out = {p.name.value: OPAQUE for p in params[:unpassed]}
+    params = params[unpassed:]
     names = [p.name.value for p in params]
-    out = {}
     for param in params:
         arg = call_argument(call, names, param.name.value)
         if arg is None:
@@ -215,11 +242,17 @@ def _call_env(module, function: Function, call: cst.Call, scope: Scope, env: dic
 
 
 def _parametrize_rows(module, function: Function) -> list[dict] | None:
-    """The product of the function's `pytest.mark.parametrize` rows; None when it has none or
-    one cannot be read."""
+    """The product of the function's `pytest.mark.parametrize` rows, or the rows of its
+    `triton.testing.perf_report` benchmarks; None when it has none or one cannot be read."""
     tables = []
     for decorator in function.node.decorators:
         call = decorator.decorator
+        if isinstance(call, cst.Call) and module.imports.qualname(call.func) in _PERF_REPORT and call.args:
+            table = _benchmark_rows(_literal(module, call.args[0].value, module.scope, {}))
+            if table is None:
+                return None
+            tables.append(table)
+            continue
         if not (isinstance(call, cst.Call) and module.imports.qualname(call.func) in _PARAMETRIZE):
             continue
         positional = [a.value for a in call.args if a.keyword is None]
@@ -256,6 +289,34 @@ def _parametrize_rows(module, function: Function) -> list[dict] | None:
             for env in envs:
                 env[name] = value
     return envs
+
+
+def _benchmark_rows(benchmarks) -> list[dict] | None:
+    """The arguments a `perf_report` function runs with: for each `Benchmark`, each of its
+    `x_vals` for `x_names`, each of its `line_vals` (OPAQUE when they cannot be read: a line
+    names a provider, not a size) for `line_arg`, and its fixed `args`."""
+    if isinstance(benchmarks, dict):
+        benchmarks = [benchmarks]
+    if not isinstance(benchmarks, list) or not all(isinstance(b, dict) for b in benchmarks):
+        return None
+    rows = []
+    for bench in benchmarks:
+        names, xs, fixed = bench.get("x_names"), bench.get("x_vals"), bench.get("args", {})
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and isinstance(xs, list)
+                and isinstance(fixed, dict)):
+            return None
+        lines = bench.get("line_vals")
+        lines = lines if isinstance(lines, list) else [OPAQUE]
+        for x in xs:
+            values = list(x) if isinstance(x, (list, tuple)) and len(names) > 1 else [x] * len(names)
+            if len(values) != len(names):
+                return None
+            for line in lines:
+                row = {**fixed, **dict(zip(names, values))}
+                if isinstance(bench.get("line_arg"), str):
+                    row[bench["line_arg"]] = line
+                rows.append(row)
+    return rows if len(rows) <= _MAX_ENVS else None
 
 
 # --- values of host expressions -------------------------------------------------------------------
@@ -311,6 +372,22 @@ def _literal(module, node: cst.BaseExpression, scope: Scope, env: dict, depth: i
         return _comprehension(module, node, scope, env, depth)
     if isinstance(node, cst.Call) and module.imports.qualname(node.func) == "pytest.param":
         return tuple(again(a.value) for a in node.args if a.keyword is None)
+    if isinstance(node, cst.Call) and module.imports.qualname(node.func) in _BENCHMARK:
+        return {a.keyword.value: again(a.value) for a in node.args if a.keyword is not None}
+    if isinstance(node, cst.Dict):
+        out = {}
+        for element in node.elements:
+            key = again(element.key) if isinstance(element, cst.DictElement) else OPAQUE
+            if not isinstance(key, str):
+                return OPAQUE
+            out[key] = again(element.value)
+        return out
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range" and node.args:
+        bounds = [again(a.value) for a in node.args]
+        if (len(bounds) <= 3 and all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+                and bounds[2:] != [0] and len(range(*bounds)) <= _MAX_ENVS):
+            return list(range(*bounds))
+        return OPAQUE
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         left, right = again(node.left), again(node.right)
         if isinstance(left, list) and isinstance(right, list):
