@@ -86,6 +86,25 @@ def test_sum(K, BLOCK_K):
 """
 
 
+# A row dotted with a weight vector, both walked by pointers stepped once per loop iteration.
+_STEPPED = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def row_dot(x_ptr, w_ptr, out_ptr, K, BLOCK_K: tl.constexpr):
+    x_ptr += tl.program_id(0) * K
+    acc = tl.zeros((BLOCK_K,), dtype=tl.float32)
+    for k in range(0, K, BLOCK_K):
+        cols = k + tl.arange(0, BLOCK_K)
+        x = tl.load(x_ptr + tl.arange(0, BLOCK_K), mask=cols < K)
+        acc += x * tl.load(w_ptr + tl.arange(0, BLOCK_K){mask}){mark}
+        x_ptr += BLOCK_K
+        w_ptr += BLOCK_K
+    tl.store(out_ptr + tl.program_id(0), tl.sum(acc))
+"""
+
+
 class UnmaskedTailAccess(Rule):
     """## What it does
     Flags a `tl.load`, `tl.store` or `tl.atomic_*` whose index vector can pass the extent that
@@ -132,6 +151,8 @@ class UnmaskedTailAccess(Rule):
                                   witness=overrun.witness)
 
     VALID = [
+        # pointers stepped by BLOCK_K per iteration, both masked by the row's end
+        _STEPPED.format(mask=", mask=cols < K", mark=""),
         # one mask on every access
         """
 import triton
@@ -270,6 +291,8 @@ def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
         _PADDED_ROWS.format(pad=128, mark=""),
     ]
     INVALID = [
+        # the weight's load unmasked: its last step reads past w when K % BLOCK_K != 0
+        _STEPPED.format(mask="", mark="  # error"),
         # one row of the test has K = 100, no multiple of 16
         _TEST_ROWS.format(row="(100, 16)", mark="  # error"),
         # padded to 64 only: the last 128-long tile runs up to 64 lanes past a row of out

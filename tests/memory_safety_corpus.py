@@ -30,6 +30,24 @@ REVIEWED = {
     # examples/found/flaggems_argmin_opt_k1.py.
     ("flag_gems/ops/argmin.py", 88, "FL401"): "true: reads past each row and past M (wrong argmin, confirmed on GPU)",
     ("flag_gems/ops/argmin.py", 98, "FL401"): "true: writes argmin results past M",
+    # flag_gems' SDPA backward (the same kernel in five backends): `do = tl.load(do_ptrs)` loads
+    # rows offs_m >= Q_CTX unmasked (the masked line is commented out beside it) while qT, m and
+    # Di are masked by offs_m_mask: the last query block reads past DO. The fix upstream
+    # (FlagGems 260c9035, the oob_real pair flaggems-sdpa-bwd-do-mask) masks it. Seen since the
+    # loop-stepped `curr_m += step_m` is followed (offsets.Canon._induction).
+    ("flag_gems/ops/attention.py", 428, "FL403"): "true: DO rows past Q_CTX read in the last query block",
+    ("flag_gems/runtime/backend/_cambricon/ops/attention.py", 425, "FL403"): "true: the same unmasked DO load",
+    ("flag_gems/runtime/backend/_hygon/ops/attention.py", 428, "FL403"): "true: the same unmasked DO load",
+    ("flag_gems/runtime/backend/_kunlunxin/ops/attention.py", 428, "FL403"): "true: the same unmasked DO load",
+    ("flag_gems/runtime/backend/_tsingmicro/ops/attention.py", 430, "FL403"): "true: the same unmasked DO load",
+    # Cambricon group-norm backward, `BLOCK_HW_SIZE >= HW` branch: dY/X/dX at rows
+    # `group_offset` (stepped by group_size per idx) unmasked while the other branch masks them
+    # with `group_offset < C`. The rows stay below C whenever C == num_groups * group_size, which
+    # PyTorch's group_norm checks before any backward runs: false alarms (the extent C comes from
+    # a mask that bounds a relative index, the W load's); the kernel cannot see that check.
+    ("flag_gems/runtime/backend/_cambricon/ops/groupnorm.py", 269, "FL403"): "false: rows below C when C % groups == 0 (checked by torch)",
+    ("flag_gems/runtime/backend/_cambricon/ops/groupnorm.py", 270, "FL403"): "false: rows below C when C % groups == 0 (checked by torch)",
+    ("flag_gems/runtime/backend/_cambricon/ops/groupnorm.py", 282, "FL403"): "false: rows below C when C % groups == 0 (checked by torch)",
 }
 
 COUNTS = {}

@@ -4,6 +4,7 @@ makes two offsets identical, what makes them differ, and what stays unknown."""
 from __future__ import annotations
 
 import libcst as cst
+import pytest
 
 from fuselint.model.fusion import compare, fused_groups, not_elementwise_loads, product_tile, structured_dots
 from fuselint.model.module import ModuleModel
@@ -78,12 +79,44 @@ a = tl.load(p)
 q = y_ptr + cols
 for i in range(4):
     b = tl.load(q)
-    q += BLOCK
+    if n > 1:
+        q += BLOCK
 tl.store(out_ptr + cols, a)
 """)
     a, b, _ = offsets(k)
     assert a is None  # a join of two bindings: no single base
-    assert b is None or not b.known
+    assert b is None or not b.known  # stepped in some iterations only
+
+
+@pytest.mark.parametrize("loop, step, program", [
+    ("range(4)", "BLOCK", "i"),  # q = y_ptr + cols + i * BLOCK
+    ("range(2, n)", "BLOCK", "i"),  # + (i - 2) * BLOCK
+    ("range(0, n, BLOCK)", "BLOCK * stride", "i"),  # the loop's step divides the pointer's: + i * stride
+])
+def test_a_pointer_stepped_once_per_iteration_is_its_start_plus_the_steps_before(loop, step, program):
+    k = kernel_of(f"""
+cols = tl.arange(0, BLOCK)
+q = y_ptr + cols
+for i in {loop}:
+    b = tl.load(q)
+    q += {step}
+    c = tl.load(q)
+""")
+    before, after = offsets(k)
+    assert before.known and before.base == "y_ptr" and f"('loop', '{program}'" in repr(before.program)
+    assert after.known and after.base == "y_ptr"
+
+
+def test_a_step_that_varies_or_a_continue_keeps_the_pointer_unknown():
+    for body in ("    q += i\n", "    if i == 1:\n        continue\n    q += BLOCK\n", "    q += BLOCK // 3\n"):
+        k = kernel_of(f"""
+cols = tl.arange(0, BLOCK)
+q = y_ptr + cols
+for i in range(0, n, 2):
+    b = tl.load(q)
+{body}""")
+        (load,) = offsets(k)
+        assert load is None or not load.known, body
 
 
 def test_transposed_index_vectors_differ():

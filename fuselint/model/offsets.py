@@ -36,7 +36,7 @@ import libcst as cst
 
 from fuselint.model.memo import once_per_owner
 from fuselint.model.source import code_of
-from fuselint.model.walk import Walker
+from fuselint.model.walk import Walker, children
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Access, Binding, Kernel
@@ -143,6 +143,30 @@ class _Flow(Walker):
         return False
 
 
+def _continues(body: cst.CSTNode) -> bool:
+    """Does a `continue` of this loop (not of a loop inside it) skip the rest of the body?"""
+    stack = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Continue):
+            return True
+        if not isinstance(current, (cst.For, cst.While, cst.FunctionDef)):
+            stack.extend(children(current))
+    return False
+
+
+def _range_arguments(kernel: "Kernel", iterator: cst.BaseExpression | None):
+    """(start, step) of `range(...)`, `tl.range(...)`, `tl.static_range(...)` (None where
+    absent); None for another iterator."""
+    if not isinstance(iterator, cst.Call) or any(a.keyword is not None or a.star for a in iterator.args[:3]):
+        return None
+    name = iterator.func.value if isinstance(iterator.func, cst.Name) else kernel.imports.tl_function(iterator.func)
+    args = [a.value for a in iterator.args[:3]]
+    if name not in ("range", "static_range") or not args:
+        return None
+    return (args[0] if len(args) > 1 else None), (args[2] if len(args) > 2 else None)
+
+
 def _encloses(outer: tuple, inner: tuple) -> bool:
     return inner[: len(outer)] == outer
 
@@ -224,8 +248,57 @@ class Canon:
         if reaching is None:
             return ("global", name)
         if len(reaching) != 1:
-            return ("phi", name, frozenset(id(b.node) for b in reaching))
+            stepped = self._induction(reaching, place)
+            return ("phi", name, frozenset(id(b.node) for b in reaching)) if stepped is None else stepped
         return self.binding_key(reaching[0])
+
+    def _induction(self, reaching: list["Binding"], place: Place | None) -> Key | None:
+        """A name stepped once per iteration, `p += step` at the top level of the body of
+        `for v in range(a, b, s)`, read inside that loop where its value from before the loop
+        and the one the loop carries back both reach: `p0 + (v - a) // s * step` (the steps of
+        the iterations before this one), with `(v - a) * (step / s)` when `s` divides the step.
+        None for any other pattern (a step in a branch, a `continue`, a step that varies)."""
+        if place is None or len(reaching) != 2:
+            return None
+        first, step = reaching  # the binding before the read, then the one carried back to it
+        if not (step.kind == "aug" and isinstance(step.node, cst.AugAssign) and isinstance(step.node.operator, cst.AddAssign)):
+            return None
+        at, start = self.flow.bound.get(id(step.node)), self._where(first)
+        if at is None or start is None or not at.regions or at.regions[-1][1] != "loop":
+            return None
+        loop = next((l for l in self.kernel.loops if id(l.node) == at.regions[-1][0]), None)
+        inside = at.regions
+        if (loop is None or not isinstance(loop.node, cst.For) or not isinstance(loop.node.target, cst.Name)
+                or place.regions[: len(inside)] != inside or start.regions[: len(inside)] == inside
+                or _continues(loop.node.body) or not self._invariant(step.value, inside)):
+            return None
+        bounds = _range_arguments(self.kernel, loop.iter)
+        if bounds is None:
+            return None
+        lo, stride = (self.key(b) if b is not None else None for b in bounds)
+        count = ("loop", loop.node.target.value, id(loop.node))
+        if lo is not None:
+            count = self._combine("Subtract", count, lo)
+        each = self.key(step.value)
+        if stride is not None and stride != ("const", 1):
+            rest = Counter(_factors(each)) - Counter(_factors(stride))
+            if sum(Counter(_factors(stride)).values()) + sum(rest.values()) != len(_factors(each)):
+                return None  # the loop's step does not divide the pointer's
+            each = _bag("prod", rest.elements()) if sum(rest.values()) > 1 else next(rest.elements(), ("const", 1))
+        return self._combine("Add", self.binding_key(first), self._combine("Multiply", count, each))
+
+    def _invariant(self, node: cst.BaseExpression, loop_regions: tuple) -> bool:
+        """Is every name `node` reads bound outside the loop (the same at every iteration)?"""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Name):
+                for binding in self.reaching(current.value, self.flow.names.get(id(current))) or ():
+                    where = self._where(binding)
+                    if where is None or where.regions[: len(loop_regions)] == loop_regions:
+                        return False
+            stack.extend(children(current))
+        return True
 
     def binding_key(self, binding: "Binding") -> Key:
         memo_key = (id(binding.node), binding.name, binding.index)
@@ -249,7 +322,7 @@ class Canon:
             if before is None:
                 previous: Key = ("global", binding.name)
             elif len(before) != 1:
-                previous = ("phi", binding.name, frozenset(id(b.node) for b in before))
+                previous = self._induction(before, start) or ("phi", binding.name, frozenset(id(b.node) for b in before))
             else:
                 previous = self.binding_key(before[0])
             operator = binding.node.operator
