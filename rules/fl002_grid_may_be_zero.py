@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.findings import Edit
-from fuselint.model.divisibility import (checked_multiples, exact_by_construction, form, integer_value,
+from fuselint.model.divisibility import (checked_multiple, checked_multiples, exact_by_construction, form, integer_value,
                                         names_checked_anywhere, numel_multiple, product_key)
 from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
@@ -113,7 +113,7 @@ def _exact(module, launch, cause: cst.BaseExpression, scope) -> bool:
     while isinstance(numerator, cst.BinaryOperation) and isinstance(numerator.operator, cst.FloorDivide):
         numerator, divisors = numerator.left, [numerator.right, *divisors]
     key, checked = product_key(divisors, scope), checked_multiples(launch)
-    return (form(numerator, scope), key) in checked or numel_multiple(numerator, key, checked, scope)
+    return checked_multiple(form(numerator, scope), key, checked) or numel_multiple(numerator, key, checked, scope)
 
 
 def _mentions(key, atom) -> bool:

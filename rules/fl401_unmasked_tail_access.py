@@ -105,6 +105,25 @@ def row_dot(x_ptr, w_ptr, out_ptr, K, BLOCK_K: tl.constexpr):
 """
 
 
+# Rows of a (T, D) tensor tiled by block pointers, with the boundary_check under test.
+_BLOCK_ROWS = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def copy_rows(x_ptr, y_ptr, T, D: tl.constexpr, stride, BLOCK_T: tl.constexpr):
+    start = tl.program_id(0) * BLOCK_T
+    src = tl.make_block_ptr(x_ptr, (T, D), (stride, 1), (start, 0), (BLOCK_T, D), (1, 0))
+    dst = tl.make_block_ptr(y_ptr, (T, D), (stride, 1), (start, 0), (BLOCK_T, D), (1, 0))
+    tile = tl.load(src{check}){mark}
+    tl.store(dst, tile, boundary_check=(0, 1))
+
+def copy(x, y):
+    T, D = x.shape
+    copy_rows[(triton.cdiv(T, 64),)](x, y, T, D, x.stride(0), BLOCK_T=64)
+"""
+
+
 class UnmaskedTailAccess(Rule):
     """## What it does
     Flags a `tl.load`, `tl.store` or `tl.atomic_*` whose index vector can pass the extent that
@@ -151,6 +170,8 @@ class UnmaskedTailAccess(Rule):
                                   witness=overrun.witness)
 
     VALID = [
+        # a block pointer checked on the axis the grid tiles
+        _BLOCK_ROWS.format(check=", boundary_check=(0,)", mark=""),
         # pointers stepped by BLOCK_K per iteration, both masked by the row's end
         _STEPPED.format(mask=", mask=cols < K", mark=""),
         # one mask on every access
@@ -291,6 +312,8 @@ def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
         _PADDED_ROWS.format(pad=128, mark=""),
     ]
     INVALID = [
+        # a block pointer loaded without boundary_check: the last row block reads past T
+        _BLOCK_ROWS.format(check="", mark="  # error"),
         # the weight's load unmasked: its last step reads past w when K % BLOCK_K != 0
         _STEPPED.format(mask="", mark="  # error"),
         # one row of the test has K = 100, no multiple of 16

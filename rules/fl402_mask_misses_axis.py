@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fuselint.model.ranges import overrun_text, overruns
 from fuselint.rule import Rule
+from fuselint.rules.fl401_unmasked_tail_access import _BLOCK_ROWS  # one kernel, the other boundary_check
 
 # Rows padded to 32 columns, as the kernel promises with tl.assume ({pitch}); N = 24 bounds b only.
 _PADDED_ROWS = """
@@ -19,6 +20,7 @@ def gate(h_ptr, b_ptr, out_ptr, M, n, stride_hm, BLOCK_M: tl.constexpr, BLOCK_N:
     b = tl.load(b_ptr + cols, mask=cols < N, other=0.0)
     h = tl.load(h_ptr + offs_m[:, None] * stride_hm + cols[None, :], mask=offs_m[:, None] < M, other=0.0){mark}
 """
+
 
 
 class MaskMissesAxis(Rule):
@@ -50,10 +52,13 @@ class MaskMissesAxis(Rule):
     def check_kernel(self, kernel):
         for overrun in overruns(kernel):
             if overrun.kind == "axis":
-                yield self.report(overrun.access.call, f"the mask misses an axis: {overrun_text(kernel, overrun)}",
+                what = "`boundary_check`" if overrun.access.mask is None else "the mask"
+                yield self.report(overrun.access.call, f"{what} misses an axis: {overrun_text(kernel, overrun)}",
                                   witness=overrun.witness)
 
     VALID = [
+        # boundary_check on both axes of a block pointer
+        _BLOCK_ROWS.format(check=", boundary_check=(0, 1)", mark=""),
         """
 import triton
 import triton.language as tl
@@ -101,6 +106,8 @@ def rows(x_ptr, M, N, stride, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, EVEN
         _PADDED_ROWS.format(pitch="stride_hm == 32", mark=""),
     ]
     INVALID = [
+        # boundary_check names the columns only: the last row block reads past T
+        _BLOCK_ROWS.format(check=", boundary_check=(1,)", mark="  # error"),
         # rows only 16 apart: columns 16..31 of the last row pass the end of h
         _PADDED_ROWS.format(pitch="stride_hm == 16", mark="  # error"),
         # rows never bounded although the grid rounds M up

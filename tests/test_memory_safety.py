@@ -33,6 +33,17 @@ def test_explain_proves_the_fixed_store_in_bounds_per_axis():
     assert "verdict: proven in bounds" in text
 
 
+def test_explain_judges_each_axis_of_a_block_pointer_against_its_declared_shape():
+    from fuselint.rules.fl401_unmasked_tail_access import _BLOCK_ROWS
+
+    source = _BLOCK_ROWS.format(check=", boundary_check=(1,)", mark="")
+    load, store = explain(source, 10), explain(source, 11)
+    assert "axis 0 `BLOCK_T * tl.program_id(0) + tl.arange(0, BLOCK_T)`: range [0, 64 * cdiv(T, 64) - 1]; shape `T`: passes" in load
+    assert "axis 1 `tl.arange(0, D)`" in load and "proven (checked by Triton)" in load
+    assert "verdict: flagged (FL402)" in load
+    assert "verdict: proven within the block pointer's declared shape" in store
+
+
 def test_explain_proves_the_shipped_ropes_q_or_k_accesses_through_their_tl_where_base():
     source = (ROOT / "examples" / "rope.py").read_text()
     lines = [n for n, text in enumerate(source.splitlines(), 1)

@@ -172,6 +172,26 @@ def checked_multiples(launch: "Launch") -> set[tuple[str, tuple[str, ...]]]:
     return facts
 
 
+def checked_multiple(a: str, key: tuple[str, ...], checked) -> bool:
+    """Is `a` (a form) checked to be a multiple of the product `key`, or of a constant that
+    `key`'s constant divides (`assert N_CTX % 128 == 0` makes N_CTX a multiple of 64)?"""
+    if (a, key) in checked:
+        return True
+    wanted = _constant(key)
+    return wanted is not None and any(
+        form_ == a and (have := _constant(k)) is not None and have % wanted == 0 for form_, k in checked)
+
+
+def _constant(key: tuple[str, ...]) -> int | None:
+    """The value of a product key whose factors are all integers."""
+    if not key or not all(part.isdigit() for part in key):
+        return None
+    value = 1
+    for part in key:
+        value *= int(part)
+    return value or None
+
+
 def numel_multiple(numerator: cst.BaseExpression, key: tuple[str, ...], checked, scope: "Scope") -> bool:
     """Is `t.numel()` a multiple of the product `key` because one of t's dimensions is checked
     to be (`if x.shape[-1] % block: raise` before `x.numel() // block`)?"""

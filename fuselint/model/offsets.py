@@ -155,6 +155,22 @@ def _continues(body: cst.CSTNode) -> bool:
     return False
 
 
+def _advance_of(kernel: "Kernel", node: cst.BaseExpression | None, name: str) -> cst.Tuple | cst.List | None:
+    """The deltas of `tl.advance(name, deltas)` or `name.advance(deltas)`, as a literal tuple."""
+    if not isinstance(node, cst.Call):
+        return None
+    args = [a.value for a in node.args if a.keyword is None and not a.star]
+    if kernel.imports.tl_function(node.func) == "advance" and len(args) == 2:
+        pointer, deltas = args
+    elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "advance" and len(args) == 1:
+        pointer, deltas = node.func.value, args[0]
+    else:
+        return None
+    if not (isinstance(pointer, cst.Name) and pointer.value == name and isinstance(deltas, (cst.Tuple, cst.List))):
+        return None
+    return deltas
+
+
 def _range_arguments(kernel: "Kernel", iterator: cst.BaseExpression | None):
     """(start, step) of `range(...)`, `tl.range(...)`, `tl.static_range(...)` (None where
     absent); None for another iterator."""
@@ -253,24 +269,31 @@ class Canon:
         return self.binding_key(reaching[0])
 
     def _induction(self, reaching: list["Binding"], place: Place | None) -> Key | None:
-        """A name stepped once per iteration, `p += step` at the top level of the body of
+        """A name stepped once per iteration at the top level of the body of
         `for v in range(a, b, s)`, read inside that loop where its value from before the loop
-        and the one the loop carries back both reach: `p0 + (v - a) // s * step` (the steps of
-        the iterations before this one), with `(v - a) * (step / s)` when `s` divides the step.
-        None for any other pattern (a step in a branch, a `continue`, a step that varies)."""
+        and the one the loop carries back both reach. `p += step` is `p0 + (v - a) // s * step`
+        (the steps of the iterations before this one), kept only where `s` divides the step
+        (`(v - a) * (step / s)`); a block pointer moved by `p = tl.advance(p, deltas)` (or
+        `p.advance(deltas)`) is `("advanced", p0, moves)` with one such move per axis. None for
+        any other pattern (a step in a branch, a `continue`, a step that varies)."""
         if place is None or len(reaching) != 2:
             return None
         first, step = reaching  # the binding before the read, then the one carried back to it
-        if not (step.kind == "aug" and isinstance(step.node, cst.AugAssign) and isinstance(step.node.operator, cst.AddAssign)):
+        if step.kind == "aug" and isinstance(step.node, cst.AugAssign) and isinstance(step.node.operator, cst.AddAssign):
+            deltas = None
+        elif step.kind == "assign" and (deltas := _advance_of(self.kernel, step.value, step.name)) is not None:
+            pass
+        else:
             return None
         at, start = self.flow.bound.get(id(step.node)), self._where(first)
         if at is None or start is None or not at.regions or at.regions[-1][1] != "loop":
             return None
         loop = next((l for l in self.kernel.loops if id(l.node) == at.regions[-1][0]), None)
         inside = at.regions
+        moved = step.value if deltas is None else deltas
         if (loop is None or not isinstance(loop.node, cst.For) or not isinstance(loop.node.target, cst.Name)
                 or place.regions[: len(inside)] != inside or start.regions[: len(inside)] == inside
-                or _continues(loop.node.body) or not self._invariant(step.value, inside)):
+                or _continues(loop.node.body) or not self._invariant(moved, inside)):
             return None
         bounds = _range_arguments(self.kernel, loop.iter)
         if bounds is None:
@@ -279,13 +302,20 @@ class Canon:
         count = ("loop", loop.node.target.value, id(loop.node))
         if lo is not None:
             count = self._combine("Subtract", count, lo)
-        each = self.key(step.value)
-        if stride is not None and stride != ("const", 1):
-            rest = Counter(_factors(each)) - Counter(_factors(stride))
-            if sum(Counter(_factors(stride)).values()) + sum(rest.values()) != len(_factors(each)):
-                return None  # the loop's step does not divide the pointer's
-            each = _bag("prod", rest.elements()) if sum(rest.values()) > 1 else next(rest.elements(), ("const", 1))
-        return self._combine("Add", self.binding_key(first), self._combine("Multiply", count, each))
+
+        def steps_before(each: Key) -> Key | None:
+            if stride is not None and stride != ("const", 1):
+                rest = Counter(_factors(each)) - Counter(_factors(stride))
+                if sum(Counter(_factors(stride)).values()) + sum(rest.values()) != len(_factors(each)):
+                    return None  # the loop's step does not divide this one
+                each = _bag("prod", rest.elements()) if sum(rest.values()) > 1 else next(rest.elements(), ("const", 1))
+            return self._combine("Multiply", count, each)
+
+        if deltas is None:
+            total = steps_before(self.key(step.value))
+            return None if total is None else self._combine("Add", self.binding_key(first), total)
+        moves = tuple(steps_before(self.key(e.value)) or ("opaque", "advance", id(e)) for e in deltas.elements)
+        return ("advanced", self.binding_key(first), moves)
 
     def _invariant(self, node: cst.BaseExpression, loop_regions: tuple) -> bool:
         """Is every name `node` reads bound outside the loop (the same at every iteration)?"""

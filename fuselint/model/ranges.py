@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from fuselint.model.block_pointers import axis_vectors, block_pointer_of, checked_axes
 from fuselint.model.launch_sizes import HOST, evaluate_lin, launch_bindings
 from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import (
@@ -167,14 +168,15 @@ def _host_says_multiple(n: cst.BaseExpression, b: cst.BaseExpression, launch) ->
     """Does the launching code make `n % b == 0` (`if n % B: raise`, an assert, an enclosing
     `if`; for `x.numel()`, of one of x's dimensions), or is it so by construction
     (`x.numel() // x.shape[-1]`)?"""
-    from fuselint.model.divisibility import checked_multiples, exact_by_construction, form, numel_multiple, product_key
+    from fuselint.model.divisibility import (checked_multiple, checked_multiples, exact_by_construction, form,
+                                            numel_multiple, product_key)
 
     scope = launch.scope
     b = _meta_argument(b, launch)
     if exact_by_construction(n, b, scope):
         return True
     key, checked = product_key([b], scope), checked_multiples(launch)
-    return (form(n, scope), key) in checked or numel_multiple(n, key, checked, scope)
+    return checked_multiple(form(n, scope), key, checked) or numel_multiple(n, key, checked, scope)
 
 
 def _meta_key(node: cst.BaseExpression) -> str | None:
@@ -1210,63 +1212,9 @@ def _base_of(kernel: "Kernel", terms: list) -> Key | None:
 
 
 def pointer_key(kernel: "Kernel", access: "Access") -> Key:
-    """The canonical key of an access's pointer, with a pointer advanced in its loop
-    (`a_ptrs += BLOCK_K * stride_ak` in `for k in range(0, K, BLOCK_K)`) resolved to its value
-    in iteration `k`: `a_ptrs0 + k * stride_ak`."""
-    canon = canon_of(kernel)
-    node = access.pointer
-    key = canon.key(node)
-    if isinstance(node, cst.Name) and key[0] == "phi":
-        resolved = _advanced(kernel, node)
-        if resolved is not None:
-            return resolved
-    return key
-
-
-def _advanced(kernel: "Kernel", node: cst.Name) -> Key | None:
-    canon = canon_of(kernel)
-    flow = canon.flow
-    place = flow.names.get(id(node))
-    reaching = canon.reaching(node.value, place)
-    if place is None or reaching is None or len(reaching) != 2:
-        return None
-    initial = [b for b in reaching if b.kind == "assign" and b.value is not None]
-    steps = [b for b in reaching if b.kind == "aug" and isinstance(b.node, cst.AugAssign)
-             and isinstance(b.node.operator, cst.AddAssign)]
-    if len(initial) != 1 or len(steps) != 1:
-        return None
-    step_place = flow.bound.get(id(steps[0].node))
-    if step_place is None or step_place.order < place.order:
-        return None  # read after the advance in the same iteration: not modelled
-    loops = [r for r in step_place.regions if r[1] == "loop"]
-    if not loops or loops[-1] not in place.regions:
-        return None
-    loop = next((l for l in kernel.loops if id(l.node) == loops[-1][0]), None)
-    if loop is None or not isinstance(loop.node, cst.For) or not isinstance(loop.node.target, cst.Name):
-        return None
-    call = loop.iter
-    if not (isinstance(call, cst.Call) and ((isinstance(call.func, cst.Name) and call.func.value == "range")
-                                            or kernel.imports.tl_function(call.func) in ("range", "static_range"))):
-        return None
-    args = [a.value for a in call.args if a.keyword is None]
-    if not 1 <= len(args) <= 3 or (len(args) >= 2 and canon.key(args[0]) != ("const", 0)):
-        return None  # a loop that does not start at 0
-    increment = canon.key(steps[0].value)
-    if not canon.is_static(increment):
-        return None
-    counter = ("loop", loop.node.target.value, id(loop.node))
-    if len(args) == 3:
-        step = canon.key(args[2])
-        factors = bag_items(increment) if increment[0] == "prod" else [increment]
-        if step not in factors:
-            return None
-        factors = list(factors)
-        factors.remove(step)
-        per_unit = factors[0] if len(factors) == 1 else _bag("prod", factors) if factors else ("const", 1)
-        advance = canon._combine("Multiply", counter, per_unit)
-    else:
-        advance = canon._combine("Multiply", counter, increment)
-    return canon._combine("Add", canon.key(initial[0].value), advance)
+    """The canonical key of an access's pointer (a pointer stepped in its loop, `a_ptrs +=
+    BLOCK_K * stride_ak`, is its value in that iteration: see offsets.Canon._induction)."""
+    return canon_of(kernel).key(access.pointer)
 
 
 def _name_nodes(node: cst.CSTNode) -> list[cst.Name]:
@@ -1501,6 +1449,8 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
         if model.divisibility_guarded(access) or id(access.call) in in_arms:
             continue
         checks = axis_checks(kernel, access)
+        if checks is None:
+            out += _block_overrun(model, access)
         if not checks:
             continue
         by_vector: dict = {}
@@ -1528,6 +1478,44 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             break
     kernel.__dict__["_overruns"] = out
     return out
+
+
+def _block_overrun(model: RangeModel, access: "Access") -> list[Overrun]:
+    """An axis of a block-pointer access that `boundary_check` leaves out and whose block runs
+    past the declared shape in a tail: the last block of a tiling of that size
+    (`cdiv(T, BLOCK) * BLOCK`), or a block padded to the next power of two of it. FL402 when
+    `boundary_check` names other axes, FL401 when it names none. At most one per access."""
+    pointer = block_pointer_of(model.kernel, access)
+    checked = checked_axes(access) if pointer is not None else None
+    if checked is None:
+        return []
+    facts, kept = model.kept_facts(access)
+    equalities = model.equalities(kept)
+    for axis, vector, size in axis_vectors(model.kernel, pointer):
+        declared = model.range_of(size)
+        if axis in checked or declared.lo != declared.hi or len(declared.hi) != 1:
+            continue
+        bound = declared.hi[0]
+        verdict = model.judge(vector, bound, facts, equalities)
+        if verdict.kind != "passes" or not _a_tail_of(model, verdict, bound):
+            continue
+        extent = Extent(vector, bound, f"the block pointer's shape (axis {axis}, not in `boundary_check`)", None)
+        check = AxisCheck(vector, extent, verdict, False)
+        if _holds_at_every_launch(model, check):
+            continue
+        witness = overrun_witness(model, verdict, bound)
+        return [Overrun(access, check, "axis" if checked else "unmasked", witness=witness)]
+    return []
+
+
+def _a_tail_of(model: RangeModel, verdict: Verdict, bound: Lin) -> bool:
+    """Does the vector reach past `bound` by what relates it to `bound`: a tiling of `bound`
+    itself, a power of two padding it, a guard that lets a block start anywhere below it (not
+    merely because two sizes are unrelated, `BLOCK_D - 1` against `D`)?"""
+    symbols = model.symbols
+    used = {s for h in verdict.range.hi for s in h.symbols()}
+    return bool(used & bound.symbols()) or any(
+        s in symbols.cdiv and symbols.cdiv[s][0] == bound or s in symbols.npo2 and symbols.npo2[s] == bound for s in used)
 
 
 def _inside_its_row(model: RangeModel, access: "Access", vector: Key) -> bool:
@@ -1853,6 +1841,24 @@ def _written_bound(model: RangeModel, node: cst.CSTNode) -> tuple | None:
 
 # --- `fuselint check --explain FILE:LINE` -------------------------------------------------------------
 
+def _explain_block_pointer(model: RangeModel, access: "Access", pointer) -> tuple[list[str], bool]:
+    """One line per axis of a block-pointer access, its elements against the declared shape;
+    and whether every axis stays inside that shape."""
+    checked = checked_axes(access)
+    facts, _ = model.kept_facts(access)
+    out = [f"  block pointer; boundary_check: {sorted(checked) if checked is not None else 'not read'}"]
+    kinds = []
+    for axis, vector, size in axis_vectors(model.kernel, pointer):
+        declared = model.range_of(size)
+        bound = declared.hi[0] if declared.lo == declared.hi and len(declared.hi) == 1 else None
+        kind = "proven (checked by Triton)" if checked is not None and axis in checked else (
+            model.judge(vector, bound, facts).kind if bound is not None else "unknown (the shape is not known)")
+        kinds.append(kind)
+        out.append(f"  axis {axis} `{render(vector)}`: range {model.range_of(vector, facts).text()}; "
+                   f"shape `{render(size)}`: {kind}")
+    return out, all(k.startswith("proven") for k in kinds)
+
+
 def explain(source: str, line: int) -> str:
     """What the model knows about the accesses on one line: offsets, range per index vector
     against each extent, mask, verdict."""
@@ -1872,7 +1878,10 @@ def explain(source: str, line: int) -> str:
             ranges = ranges_of(kernel)
             out.append(f"{kernel.name}: {access_text(kernel, access)} (line {span.line})")
             key = offset_key(kernel, access)
-            out.append(f"  offset: {render(key) if key is not None else 'not modelled (no single base pointer)'}")
+            offset = render(key) if key is not None else (
+                "a block pointer (per axis below)" if block_pointer_of(kernel, access) is not None
+                else "not modelled (no single base pointer)")
+            out.append(f"  offset: {offset}")
             mask = mask_of(kernel, access)
             out.append(f"  mask: {mask.text() if mask is not None else 'none'}")
             guards = ranges.guards.get(id(access.call), [])
@@ -1881,7 +1890,12 @@ def explain(source: str, line: int) -> str:
             if ranges.divisibility_guarded(access):
                 out.append("  under a flag that says the sizes divide the blocks (EVEN pattern): tails unknown")
             checks = axis_checks(kernel, access)
-            if checks is None:
+            pointer = block_pointer_of(kernel, access) if checks is None else None
+            within_shape = False
+            if pointer is not None:
+                lines, within_shape = _explain_block_pointer(ranges, access, pointer)
+                out += lines
+            elif checks is None:
                 out.append("  verdict: unknown (the pointer is not modelled)")
             elif not checks:
                 out.append("  no extent is stated for its index vectors: unknown")
@@ -1897,6 +1911,8 @@ def explain(source: str, line: int) -> str:
             if below is not None:
                 out.append(f"  below zero: {below.kind} (lower bounds {' / '.join(b.text() for b in below.range.lo) or '?'})")
             verdict = "proven in bounds" if checks and all(c.verdict.kind == "proven" for c in checks) else "unknown"
+            if within_shape:
+                verdict = "proven within the block pointer's declared shape"
             flagged = [o for o in overruns(kernel) if o.access is access]
             arms = [w for w in where_arm_loads(kernel) if w.access is access]
             if flagged:
