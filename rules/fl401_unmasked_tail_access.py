@@ -124,6 +124,28 @@ def copy(x, y):
 """
 
 
+# A private launcher whose one caller pads the rows to a multiple of the block first.
+_PADDED_BY_CALLER = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def scale_rows(x_ptr, n_rows, D: tl.constexpr, BLOCK_M: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs = rows[:, None] * D + tl.arange(0, D)[None, :]
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs) * 2){mark}
+
+def _scale(x, block_m):
+    scale_rows[(triton.cdiv(x.shape[0], block_m),)](x, x.shape[0], x.shape[1], BLOCK_M=block_m)
+
+def scale(x, block_m=64):
+    {prep}
+    _scale(x, block_m)
+    return x
+"""
+
+
 class UnmaskedTailAccess(Rule):
     """## What it does
     Flags a `tl.load`, `tl.store` or `tl.atomic_*` whose index vector can pass the extent that
@@ -170,6 +192,8 @@ class UnmaskedTailAccess(Rule):
                                   witness=overrun.witness)
 
     VALID = [
+        # the only caller of the private launcher pads the rows up to a multiple of the block
+        _PADDED_BY_CALLER.format(prep="x = torch.nn.functional.pad(x, [0, 0, 0, block_m - (x.shape[0] & (block_m - 1))])", mark=""),
         # a block pointer checked on the axis the grid tiles
         _BLOCK_ROWS.format(check=", boundary_check=(0,)", mark=""),
         # pointers stepped by BLOCK_K per iteration, both masked by the row's end
@@ -312,6 +336,8 @@ def gemv(a_ptr, scale_ptr, out_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
         _PADDED_ROWS.format(pad=128, mark=""),
     ]
     INVALID = [
+        # the caller does not pad: any row count reaches the private launcher
+        _PADDED_BY_CALLER.format(prep="x = x.contiguous()", mark="  # error"),
         # a block pointer loaded without boundary_check: the last row block reads past T
         _BLOCK_ROWS.format(check="", mark="  # error"),
         # the weight's load unmasked: its last step reads past w when K % BLOCK_K != 0

@@ -71,8 +71,8 @@ def checked_axes(access: "Access") -> frozenset[int] | None:
     """The axes an access's `boundary_check` names (none when it has none); None when they
     cannot be read (a conditional tuple, a name)."""
     positional = [a for a in access.call.args if a.keyword is None]
-    if len(positional) > (1 if access.kind == "load" else 2):
-        return None  # mask/other/boundary_check by position: not read
+    if len(positional) > (1 if access.kind == "load" else 2) or access.mask is not None:
+        return None  # mask/other/boundary_check by position, or a mask Triton rejects here: not read
     given = next((a.value for a in access.call.args if a.keyword is not None and a.keyword.value == "boundary_check"), None)
     if given is None:
         return frozenset()

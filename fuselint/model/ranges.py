@@ -176,7 +176,69 @@ def _host_says_multiple(n: cst.BaseExpression, b: cst.BaseExpression, launch) ->
     if exact_by_construction(n, b, scope):
         return True
     key, checked = product_key([b], scope), checked_multiples(launch)
-    return checked_multiple(form(n, scope), key, checked) or numel_multiple(n, key, checked, scope)
+    if checked_multiple(form(n, scope), key, checked) or numel_multiple(n, key, checked, scope):
+        return True
+    dim = _shape_item(n)
+    return dim is not None and _padded_to_multiple(launch.kernel.module, dim[0], dim[1], b, scope, 0)
+
+
+def _shape_item(node: cst.BaseExpression) -> tuple[cst.BaseExpression, int] | None:
+    """(t, d) of `t.shape[d]` with a literal d."""
+    if (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"
+            and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+        index = node.slice[0].slice.value
+        if isinstance(index, cst.Integer):
+            return node.value.value, index.evaluated_value
+        if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) and isinstance(index.expression, cst.Integer):
+            return node.value.value, -index.expression.evaluated_value
+    return None
+
+
+def _padded_to_multiple(module, t: cst.BaseExpression, d: int, b: cst.BaseExpression, scope, depth: int) -> bool:
+    """Is tensor `t` padded along dimension `d` to a multiple of `b` before it gets here:
+    `F.pad(t0, [..., 0, pad, ...])` whose pair for `d` adds a round-up of `t0.shape[d]` to `b`
+    (`b - (n & (b - 1))`, `(b - n % b) % b`, `-n % b`), also where `t` is a parameter of a
+    private function (`_name`) that every call in the module passes such a tensor (and `b`
+    follows the call). A pad list is read as covering every dimension of the tensor."""
+    from fuselint.model.module import call_argument
+
+    if depth > 4:
+        return False
+    if isinstance(t, cst.Name):
+        values = scope.assignments.get(t.value)
+        if values is not None:
+            return len(values) == 1 and values[0] is not None and _padded_to_multiple(module, values[0], d, b, scope, depth + 1)
+        function = next((f for f in module.functions if f.scope is scope), None)
+        if (function is None or function.class_name is not None or not function.name.startswith("_")
+                or t.value not in scope.params()):
+            return False
+        p = function.node.params
+        names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
+        calls = [(c, call) for c in module.functions for call in c.calls
+                 if isinstance(call.func, cst.Name) and call.func.value == function.name]
+        return bool(calls) and all(
+            (arg := call_argument(call, names, t.value)) is not None
+            and (block := call_argument(call, names, b.value) if isinstance(b, cst.Name) and b.value in names else b) is not None
+            and _padded_to_multiple(module, arg, d, block, caller.scope, depth + 1)
+            for caller, call in calls)
+    if not (isinstance(t, cst.Call) and isinstance(t.func, (cst.Attribute, cst.Name))
+            and (t.func.attr.value if isinstance(t.func, cst.Attribute) else t.func.value) == "pad"):
+        return False
+    args = [a.value for a in t.args if a.keyword is None]
+    if len(args) < 2 or not isinstance(args[1], (cst.List, cst.Tuple)):
+        return False
+    pads = [e.value for e in args[1].elements]
+    pair = (len(pads) // 2 - 1 - d) if d >= 0 else (-d - 1)
+    if not 0 <= pair < len(pads) // 2:
+        return False
+    added = pads[2 * pair + 1]
+    if isinstance(added, cst.Name):
+        added = scope.single(added.value)
+    if added is None or code_of(pads[2 * pair]) != "0":
+        return False
+    n, block = f"{code_of(args[0])}.shape[{d}]", code_of(b).replace(" ", "")
+    text = code_of(added).replace(" ", "").replace(n.replace(" ", ""), "n")
+    return text in (f"{block}-(n&({block}-1))", f"({block}-n%{block})%{block}", f"-n%{block}")
 
 
 def _meta_key(node: cst.BaseExpression) -> str | None:
@@ -1279,6 +1341,8 @@ def _padded(kernel, node, scope, block_args: set, depth: int) -> bool:
         return False
     if isinstance(node, cst.Name):
         values = [v for v in scope.assignments.get(node.value) or [] if v is not None]
+        if not values and node.value in scope.params():
+            return _padded_by_every_caller(kernel, node.value, scope, block_args, depth)
         return any(_padded(kernel, v, scope, block_args, depth + 1) for v in values)
     if not isinstance(node, cst.Call):
         return False
@@ -1296,6 +1360,23 @@ def _padded(kernel, node, scope, block_args: set, depth: int) -> bool:
         receiver = (args[0] if args else None) if module_function else func.value
         return _padded(kernel, receiver, scope, block_args, depth + 1)
     return False
+
+
+def _padded_by_every_caller(kernel, param: str, scope, block_args: set, depth: int) -> bool:
+    """A parameter of a private launching function (`_name`, not a method: by convention only
+    its own module calls it) that every call in the module passes a padded tensor."""
+    from fuselint.model.module import call_argument
+
+    module = kernel.module
+    function = next((f for f in module.functions if f.scope is scope), None)
+    if function is None or function.class_name is not None or not function.name.startswith("_"):
+        return False
+    p = function.node.params
+    names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
+    calls = [(caller, call) for caller in module.functions for call in caller.calls
+             if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    return bool(calls) and all(
+        _padded(kernel, call_argument(call, names, param), caller.scope, block_args, depth + 1) for caller, call in calls)
 
 
 def _mentions(key: Key, vector: Key) -> bool:
@@ -1453,6 +1534,7 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             out += _block_overrun(model, access)
         if not checks:
             continue
+        checks_base = index_groups(kernel, access)[0]
         by_vector: dict = {}
         for check in checks:
             by_vector.setdefault(check.vector, []).append(check)
@@ -1466,6 +1548,8 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             if not passing:
                 continue
             check = passing[0]
+            if all(padded_on_host(kernel, name) for name in base_params(kernel, checks_base)):
+                continue  # the host pads what this pointer gets: the tail may be inside it
             witness = overrun_witness(model, check.verdict, check.extent.bound)
             named = [c.extent.named for c in group if c.extent.named and c.extent.named not in mask_names]
             named = [n for n in named if _bounds_only(model, n, access) and _bound_before(model, n, access)]
