@@ -208,14 +208,10 @@ def _padded_to_multiple(module, t: cst.BaseExpression, d: int, b: cst.BaseExpres
         values = scope.assignments.get(t.value)
         if values is not None:
             return len(values) == 1 and values[0] is not None and _padded_to_multiple(module, values[0], d, b, scope, depth + 1)
-        function = next((f for f in module.functions if f.scope is scope), None)
-        if (function is None or function.class_name is not None or not function.name.startswith("_")
-                or t.value not in scope.params()):
+        found = private_calls(module, scope) if t.value in scope.params() else None
+        if found is None:
             return False
-        p = function.node.params
-        names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
-        calls = [(c, call) for c in module.functions for call in c.calls
-                 if isinstance(call.func, cst.Name) and call.func.value == function.name]
+        names, calls = found
         return bool(calls) and all(
             (arg := call_argument(call, names, t.value)) is not None
             and (block := call_argument(call, names, b.value) if isinstance(b, cst.Name) and b.value in names else b) is not None
@@ -1362,21 +1358,27 @@ def _padded(kernel, node, scope, block_args: set, depth: int) -> bool:
     return False
 
 
-def _padded_by_every_caller(kernel, param: str, scope, block_args: set, depth: int) -> bool:
-    """A parameter of a private launching function (`_name`, not a method: by convention only
-    its own module calls it) that every call in the module passes a padded tensor."""
-    from fuselint.model.module import call_argument
-
-    module = kernel.module
+def private_calls(module, scope) -> tuple[list[str], list] | None:
+    """(parameter names, [(caller, call)]) of the function whose body is `scope` when it is
+    private (`_name`, not a method: by convention only its own module calls it) and so every
+    call of it is in the module; None otherwise."""
     function = next((f for f in module.functions if f.scope is scope), None)
     if function is None or function.class_name is not None or not function.name.startswith("_"):
-        return False
+        return None
     p = function.node.params
     names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
-    calls = [(caller, call) for caller in module.functions for call in caller.calls
-             if isinstance(call.func, cst.Name) and call.func.value == function.name]
-    return bool(calls) and all(
-        _padded(kernel, call_argument(call, names, param), caller.scope, block_args, depth + 1) for caller, call in calls)
+    return names, [(caller, call) for caller in module.functions for call in caller.calls
+                   if isinstance(call.func, cst.Name) and call.func.value == function.name]
+
+
+def _padded_by_every_caller(kernel, param: str, scope, block_args: set, depth: int) -> bool:
+    """A parameter of a private launching function that every call in the module passes a
+    padded tensor."""
+    from fuselint.model.module import call_argument
+
+    found = private_calls(kernel.module, scope)
+    return found is not None and bool(found[1]) and all(
+        _padded(kernel, call_argument(call, found[0], param), caller.scope, block_args, depth + 1) for caller, call in found[1])
 
 
 def _mentions(key: Key, vector: Key) -> bool:
