@@ -25,20 +25,28 @@ class Witness:
     reach: int  # the index's highest value there (its lowest, for one below zero)
     extent: int | None  # the bound it passes there; None for one below zero
     launched: bool  # the sizes of a launch the module makes, not ones a search chose
+    program: tuple | None = None  # the program ids (axis 0, 1, ...) that reach it, where found
+    lane: int | None = None  # and the lane of the vector's tl.arange
 
     def text(self) -> str:
         sizes = ", ".join(f"{name} = {value}" for name, value in self.sizes) or "every size"
         where = "at the module's launch with " if self.launched else "at "
+        who = " it" if self.program is None else f", program {', '.join(map(str, self.program))} lane {self.lane}"
         if self.extent is None:
-            return f"{where}{sizes} it reaches {self.reach}"
-        return f"{where}{sizes} it reaches {self.reach}, the extent is {self.extent}"
+            return f"{where}{sizes}{who} reaches {self.reach}"
+        return f"{where}{sizes}{who} reaches {self.reach}, the extent is {self.extent}"
 
     def to_dict(self) -> dict:
-        return {"sizes": dict(self.sizes), "reach": self.reach, "extent": self.extent, "launched": self.launched}
+        record = {"sizes": dict(self.sizes), "reach": self.reach, "extent": self.extent, "launched": self.launched}
+        if self.program is not None:
+            record.update(program=list(self.program), lane=self.lane)
+        return record
 
     @staticmethod
     def from_dict(record: dict) -> "Witness":
-        return Witness(tuple(record["sizes"].items()), record["reach"], record["extent"], record["launched"])
+        program = record.get("program")
+        return Witness(tuple(record["sizes"].items()), record["reach"], record["extent"], record["launched"],
+                       tuple(program) if program is not None else None, record.get("lane"))
 
 
 @dataclass(frozen=True)

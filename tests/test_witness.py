@@ -79,3 +79,74 @@ def test_witness_survives_json_and_the_cache_record():
     record = json.loads(json.dumps(finding.to_dict()))
     assert record["witness"] == {"sizes": {"n": 1}, "reach": 1023, "extent": 1, "launched": False}
     assert Finding.from_dict(record) == finding
+
+
+GROUPED = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm_bias(c_ptr, bias_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP: tl.constexpr):
+    pid = tl.program_id(0)
+    num_pid_m = tl.cdiv(M, BLOCK_M)
+    num_pid_n = tl.cdiv(N, BLOCK_N)
+    group_id = pid // (GROUP * num_pid_n)
+    first_m = group_id * GROUP
+    size_m = tl.minimum(num_pid_m - first_m, GROUP)
+    pid_m = first_m + pid % size_m
+    pid_n = (pid % (GROUP * num_pid_n)) // size_m
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    bias = tl.load(bias_ptr + offs_n)
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], bias[None, :],
+             mask=(offs_m[:, None] < M) & (offs_n[None, :] < N))
+
+def launch(c, bias, M, N):
+    mm_bias[(triton.cdiv(M, 64) * triton.cdiv(N, 64),)](c, bias, M, N, BLOCK_M=64, BLOCK_N=64, GROUP=8)
+"""
+
+
+def test_programs_in_grouped_order_get_a_program_and_a_lane_by_evaluating_the_vector():
+    (found,) = findings(GROUPED)
+    assert found.code == "FL401"
+    # the range of pid_n has no bound the model can write; evaluated, program 0 lane 63 of one
+    # 64-column block reads column 63 of a bias of N = 1
+    sizes = (("M", 1), ("N", 1), ("BLOCK_M", 64), ("BLOCK_N", 64), ("GROUP", 8))
+    assert found.witness == Witness(sizes, 63, 1, False, program=(0,), lane=63)
+    assert found.message.endswith(
+        "witness: at M = 1, N = 1, BLOCK_M = 64, BLOCK_N = 64, GROUP = 8, program 0 lane 63 reaches 63, the extent is 1")
+    assert Witness.from_dict(json.loads(json.dumps(found.witness.to_dict()))) == found.witness
+
+
+
+
+PERSISTENT = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def mm_bias(c_ptr, bias_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP: tl.constexpr):
+    num_pid_m = tl.cdiv(M, BLOCK_M)
+    num_pid_n = tl.cdiv(N, BLOCK_N)
+    for tile in range(tl.program_id(0), num_pid_m * num_pid_n, 2):
+        group_id = tile // (GROUP * num_pid_n)
+        first_m = group_id * GROUP
+        size_m = tl.minimum(num_pid_m - first_m, GROUP)
+        pid_m = first_m + tile % size_m
+        pid_n = (tile % (GROUP * num_pid_n)) // size_m
+        offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+        offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+        bias = tl.load(bias_ptr + offs_n)
+        tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], bias[None, :],
+                 mask=(offs_m[:, None] < M) & (offs_n[None, :] < N))
+
+def launch(c, bias, M, N):
+    mm_bias[(2,)](c, bias, M, N, BLOCK_M=64, BLOCK_N=64, GROUP=8)
+"""
+
+
+def test_a_persistent_loop_is_tried_at_its_iterations_when_evaluating_the_vector():
+    (found,) = findings(PERSISTENT)
+    # the tile is the loop variable: program 0's first tile, last lane, reads column 63 of N = 1
+    assert found.witness is not None and found.witness.program == (0,) and found.witness.lane == 63
+    assert (found.witness.reach, found.witness.extent) == (63, 1)

@@ -1552,7 +1552,7 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             check = passing[0]
             if all(padded_on_host(kernel, name) for name in base_params(kernel, checks_base)):
                 continue  # the host pads what this pointer gets: the tail may be inside it
-            witness = overrun_witness(model, check.verdict, check.extent.bound)
+            witness = overrun_witness(model, check.verdict, check.extent.bound, check.vector)
             named = [c.extent.named for c in group if c.extent.named and c.extent.named not in mask_names]
             named = [n for n in named if _bounds_only(model, n, access) and _bound_before(model, n, access)]
             if named:
@@ -1589,7 +1589,7 @@ def _block_overrun(model: RangeModel, access: "Access") -> list[Overrun]:
         check = AxisCheck(vector, extent, verdict, False)
         if _holds_at_every_launch(model, check):
             continue
-        witness = overrun_witness(model, verdict, bound)
+        witness = overrun_witness(model, verdict, bound, vector)
         return [Overrun(access, check, "axis" if checked else "unmasked", witness=witness)]
     return []
 
@@ -1842,7 +1842,7 @@ def where_arm_loads(kernel: "Kernel") -> list[WhereArm]:
                     facts, kept = model.kept_facts(load)
                     inside = model.judge(check.vector, check.extent.bound, model.facts_of(kept + holding))
                     if inside.kind == "proven":
-                        witness = overrun_witness(model, check.verdict, check.extent.bound)
+                        witness = overrun_witness(model, check.verdict, check.extent.bound, check.vector)
                         out.append(WhereArm(load, call.call, arm, check.verdict, args[0], witness))
                         seen.add(id(load.call))
                         break

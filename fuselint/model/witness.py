@@ -29,9 +29,15 @@ def witness_text(witness: Witness | None) -> str:
     return f"witness: {witness.text()}" if witness is not None else "no witness among the sizes tried"
 
 
-def overrun_witness(model: "RangeModel", verdict: "Verdict", bound: "Lin") -> Witness | None:
-    """Sizes at which every upper bound of the vector's range is at or past `bound`."""
-    return _search(model, verdict.range.hi, bound)
+def overrun_witness(model: "RangeModel", verdict: "Verdict", bound: "Lin", vector=None) -> Witness | None:
+    """Sizes at which every upper bound of the vector's range is at or past `bound`; else,
+    where the range has no upper bound the model can write (programs in grouped order:
+    `pid % group`, `tl.minimum`), sizes, a program and a lane at which the vector itself,
+    evaluated, reaches `bound`."""
+    found = _search(model, verdict.range.hi, bound)
+    if found is None and vector is not None:
+        found = _evaluated_search(model, vector, bound)
+    return found
 
 
 def below_zero_witness(model: "RangeModel", verdict: "Verdict") -> Witness | None:
@@ -112,3 +118,146 @@ def _candidates(model: "RangeModel", name: str) -> list[int]:
     if name in model.arange_ends:  # a tile size: a power of two
         return [b for b in _BLOCKS if b >= least]
     return [s for s in _SIZES if s >= least]
+
+
+# --- evaluating the vector itself at concrete sizes, programs and lanes ----------------------------
+
+_PROGRAMS = 4096  # programs tried per set of sizes
+_SIZE_SETS = 24  # sets of sizes tried
+
+
+def _evaluated_search(model: "RangeModel", vector, bound: "Lin") -> Witness | None:
+    """The first sizes (smallest first), program and lane at which `vector` evaluates to
+    `bound` or more; its lanes are tried at both ends of its `tl.arange`."""
+    from fuselint.model.offsets import without_slices
+
+    vector = without_slices(vector)
+    aranges = {k for k in _atoms(vector) if k[0] == "arange"}
+    if len(aranges) != 1 or any(k[0] in ("phi", "opaque", "load", "global") for k in _atoms(vector)):
+        return None
+    (arange,) = aranges
+    loops = [(k, _loop_bounds(model, k)) for k in dict.fromkeys(k for k in _atoms(vector) if k[0] == "loop")]
+    if any(b is None for _, b in loops):
+        return None
+    used = _atoms(vector) + [a for _, bounds in loops for k in bounds for a in _atoms(k)]
+    axes = sorted({k[1][1] for k in used if k[0] == "pid" and k[1][0] == "const"})
+    grids = {axis: model.grid(axis) for axis in axes}
+    if any(g is None for g in grids.values()):
+        return None
+    params = {k[1] for k in used if k[0] == "param"}
+    free = sorted(params | _free_symbols(model, [bound, *grids.values()]))
+    choices = [_candidates(model, name) for name in free]
+    order = [p.name for p in model.kernel.params]
+    for combo in itertools.islice(itertools.product(*choices), _SIZE_SETS):
+        binding = dict(zip(free, combo))
+        limit = evaluate_lin(bound, model.symbols, binding)
+        counts = [evaluate_lin(grids[a], model.symbols, binding) for a in axes]
+        start, end = (_value(k, binding, {}, None) for k in arange[1:])
+        if limit is None or start is None or end is None or any(c is None or c < 1 for c in counts):
+            continue
+        programs = itertools.islice(itertools.product(*(range(c) for c in counts)), _PROGRAMS)
+        for program in programs:
+            pids = dict(zip(axes, program))
+            for lane, iteration in itertools.product((end - 1, start), _iterations(loops, binding, pids)):
+                reached = _value(vector, binding, pids, lane, iteration)
+                if reached is not None and reached >= limit:
+                    sizes = tuple(sorted(((n, v) for n, v in binding.items() if n in params or n in bound.symbols()),
+                                         key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
+                    return Witness(sizes, reached, limit, False, program=tuple(program), lane=lane - start)
+    return None
+
+
+def _loop_bounds(model: "RangeModel", key):
+    """(start, end, step) keys of the `range(...)` a loop variable runs over; None otherwise."""
+    loop = model._loops.get(key[2])
+    call = loop.iter if loop is not None else None
+    if call is None or not hasattr(call, "args") or any(a.keyword is not None for a in call.args):
+        return None
+    args = [model.canon.key(a.value) for a in call.args[:3]]
+    if not 1 <= len(args) <= 3:
+        return None
+    if len(args) == 1:
+        args = [("const", 0), args[0]]
+    return args[0], args[1], args[2] if len(args) == 3 else ("const", 1)
+
+
+_ITERATIONS = 64  # iterations of each loop tried, from both ends
+
+
+def _iterations(loops: list, binding: dict, pids: dict):
+    """Each combination of the loops' variables at these sizes and programs (the first and the
+    last iterations of each, when there are many)."""
+    ranges = []
+    for key, (start, end, step) in loops:
+        bounds = [_value(k, binding, pids, None) for k in (start, end, step)]
+        if any(b is None for b in bounds) or bounds[2] <= 0:
+            return
+        values = range(*bounds)
+        half = _ITERATIONS // 2
+        ranges.append([(key, v) for v in (values if len(values) <= _ITERATIONS else [*values[:half], *values[-half:]])])
+    for combo in itertools.product(*ranges):
+        yield dict(combo)
+
+
+def _atoms(key) -> list:
+    out, stack = [], [key]
+    while stack:
+        item = stack.pop()
+        kind = item[0]
+        if kind in ("sum", "prod"):
+            stack.extend(k for k, _ in item[1])
+        elif kind in ("neg", "sub"):
+            stack.append(item[1])
+        elif kind == "bin":
+            stack.extend(item[2:4])
+        elif kind == "call":
+            stack.extend(item[2])
+        else:
+            out.append(item)
+            if kind == "arange":
+                stack.extend(item[1:3])
+    return out
+
+
+def _value(key, binding: dict, pids: dict, lane: int | None, iteration: dict | None = None) -> int | None:
+    """The integer `key` stands for at these sizes, programs, lane and loop iteration; None
+    when it holds anything else."""
+    kind = key[0]
+    again = lambda k: _value(k, binding, pids, lane, iteration)  # noqa: E731
+    if kind == "loop":
+        return (iteration or {}).get(key)
+    if kind == "const":
+        return key[1] if isinstance(key[1], int) and not isinstance(key[1], bool) else None
+    if kind == "param":
+        return binding.get(key[1])
+    if kind == "pid":
+        return pids.get(key[1][1]) if key[1][0] == "const" else None
+    if kind == "arange":
+        start = again(key[1])
+        return None if lane is None or start is None else lane
+    if kind == "neg":
+        inner = again(key[1])
+        return None if inner is None else -inner
+    if kind == "sub":
+        return again(key[1])
+    if kind in ("sum", "prod"):
+        values = [again(k) for k, count in key[1] for _ in range(count)]
+        if any(v is None for v in values):
+            return None
+        total = 0 if kind == "sum" else 1
+        for v in values:
+            total = total + v if kind == "sum" else total * v
+        return total
+    if kind == "bin" and key[1] in ("//", "%"):
+        a, b = again(key[2]), again(key[3])
+        if a is None or not b:
+            return None
+        return a // b if key[1] == "//" else a % b
+    if kind == "call" and key[1] in ("minimum", "maximum", "min", "max", "cdiv") and len(key[2]) == 2:
+        a, b = (again(k) for k in key[2])
+        if a is None or b is None:
+            return None
+        if key[1] == "cdiv":
+            return -(-a // b) if b else None
+        return min(a, b) if key[1] in ("minimum", "min") else max(a, b)
+    return None
