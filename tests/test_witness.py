@@ -120,33 +120,17 @@ def test_programs_in_grouped_order_get_a_program_and_a_lane_by_evaluating_the_ve
 
 
 
-PERSISTENT = """
-import triton
-import triton.language as tl
-
-@triton.jit
-def mm_bias(c_ptr, bias_ptr, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP: tl.constexpr):
-    num_pid_m = tl.cdiv(M, BLOCK_M)
-    num_pid_n = tl.cdiv(N, BLOCK_N)
-    for tile in range(tl.program_id(0), num_pid_m * num_pid_n, 2):
-        group_id = tile // (GROUP * num_pid_n)
-        first_m = group_id * GROUP
-        size_m = tl.minimum(num_pid_m - first_m, GROUP)
-        pid_m = first_m + tile % size_m
-        pid_n = (tile % (GROUP * num_pid_n)) // size_m
-        offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-        offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-        bias = tl.load(bias_ptr + offs_n)
-        tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], bias[None, :],
-                 mask=(offs_m[:, None] < M) & (offs_n[None, :] < N))
-
-def launch(c, bias, M, N):
-    mm_bias[(2,)](c, bias, M, N, BLOCK_M=64, BLOCK_N=64, GROUP=8)
-"""
+def persistent(source: str) -> str:
+    """GROUPED with its program's work in a loop over tiles, two programs launched."""
+    head, body = source.split("    pid = tl.program_id(0)\n")
+    kernel, launch = body.split("\ndef launch")
+    loop = "    for pid in range(tl.program_id(0), tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N), 2):\n"
+    grid = "[(triton.cdiv(M, 64) * triton.cdiv(N, 64),)]"
+    return head + loop + textwrap.indent(kernel, "    ") + "\ndef launch" + launch.replace(grid, "[(2,)]")
 
 
 def test_a_persistent_loop_is_tried_at_its_iterations_when_evaluating_the_vector():
-    (found,) = findings(PERSISTENT)
+    (found,) = findings(persistent(GROUPED))
     # the tile is the loop variable: program 0's first tile, last lane, reads column 63 of N = 1
     assert found.witness is not None and found.witness.program == (0,) and found.witness.lane == 63
     assert (found.witness.reach, found.witness.extent) == (63, 1)
