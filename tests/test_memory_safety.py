@@ -80,6 +80,7 @@ def test_a_line_without_access():
     ("ascend_bmm_columns.py", {"FL402"}),
     ("flaggems_argmin_opt_k1.py", {"FL401"}),
     ("fastvideo_rmsnorm_rows.py", {"FL401", "FL402", "FL403"}),
+    ("lightning_attn_columns.py", {"FL401"}),
 ])
 def test_found_reproducers_are_flagged(name, expected):
     """The reproducers of findings on released code (examples/found) keep their findings."""
@@ -127,7 +128,7 @@ def test_every_found_reproducer_is_linted_and_has_a_reference():
     found = ROOT / "examples" / "found"
     # flaggems_vdot_real_partials.py: found by hand, no FL4 rule flags it yet (README).
     listed = {"ascend_bmm_columns.py", "flaggems_argmin_opt_k1.py", "flaggems_vdot_real_partials.py",
-              "fastvideo_rmsnorm_rows.py"} | set(HOST_FOUND)
+              "fastvideo_rmsnorm_rows.py", "lightning_attn_columns.py"} | set(HOST_FOUND)
     reproducers = {p.name for p in found.glob("*.py") if "class ModelNew" in p.read_text()}
     assert reproducers == listed
     readme = (found / "README.md").read_text()
