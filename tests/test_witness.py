@@ -134,3 +134,23 @@ def test_a_persistent_loop_is_tried_at_its_iterations_when_evaluating_the_vector
     # the tile is the loop variable: program 0's first tile, last lane, reads column 63 of N = 1
     assert found.witness is not None and found.witness.program == (0,) and found.witness.lane == 63
     assert (found.witness.reach, found.witness.extent) == (63, 1)
+
+
+def test_a_block_the_launch_computes_from_a_size_is_computed_not_searched():
+    source = """
+import triton
+import triton.language as tl
+
+@triton.jit
+def cols(x_ptr, e, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < e) * 2)
+
+def launch(x):
+    e = x.shape[-1]
+    BLOCK = min(triton.next_power_of_2(e), 32)
+    cols[(triton.cdiv(e, BLOCK),)](x, e, BLOCK=BLOCK)
+"""
+    (found,) = findings(source)
+    # e = 1 makes BLOCK 1 (no overrun): the first size that shows one is e = 3, BLOCK = 4
+    assert found.witness == Witness((("e", 3), ("BLOCK", 4)), 3, 3, False)

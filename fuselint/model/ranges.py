@@ -1541,7 +1541,7 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
         for check in checks:
             by_vector.setdefault(check.vector, []).append(check)
         mask_names = names_in(access.mask) if access.mask is not None else []
-        for vector, group in by_vector.items():
+        for vector, group in sorted(by_vector.items(), key=lambda item: render(item[0])):  # the same every run
             if any(c.verdict.kind == "proven" for c in group) or any(c.bounded_here for c in group):
                 continue
             if _inside_its_row(model, access, vector):

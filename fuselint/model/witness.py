@@ -13,9 +13,13 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from fuselint.findings import Witness
 from fuselint.model.constexprs import param_values
 from fuselint.model.launch_sizes import evaluate_lin, launch_bindings, symbol_value
+from fuselint.model.source import code_of
+from fuselint.model.values import evaluate
 
 if TYPE_CHECKING:
     from fuselint.model.ranges import Lin, RangeModel, Verdict
@@ -79,15 +83,66 @@ def _search(model: "RangeModel", values: tuple, bound: "Lin | None") -> Witness 
         if found is not None:
             return witness(binding, found, True)
     free = sorted(_free_symbols(model, list(values) + ([bound] if bound is not None else [])))
+    derive = _derived(model, free)
+    free = [name for name in free if name not in derive]
     choices = [_candidates(model, name) for name in free]
     for tries, combo in enumerate(itertools.product(*choices)):
         if tries >= _MAX_TRIES:
             break
-        binding = dict(zip(free, combo))
+        binding = derive(dict(zip(free, combo)))
+        if binding is None:
+            continue
         found = shown(binding)
         if found is not None:
             return witness(binding, found, False)
     return None
+
+
+class _Derived(dict):
+    """The constexpr parameters the kernel's one launch computes from sizes another parameter
+    receives (`BLOCK = min(triton.next_power_of_2(e), 32)` with `e` passed too), by name: a
+    search sets the others and computes these, instead of trying blocks the host never picks."""
+
+    def __init__(self, model: "RangeModel", names: list[str]):
+        super().__init__()
+        kernel = model.kernel
+        self._launch = kernel.launches[0] if len(kernel.launches) == 1 else None
+        if self._launch is None:
+            return
+        launch = self._launch
+        self._receivers = {code_of(arg): p.name for p in kernel.params
+                           if (arg := launch.argument_for(kernel, p.name)) is not None}
+        self._qualname = kernel.module.imports.qualname
+        trial = {name: 64 for name in names}
+        for name in names:
+            param = kernel.param(name)
+            arg = launch.argument_for(kernel, name) if param is not None and param.constexpr else None
+            if arg is not None and not isinstance(arg, cst.Integer) and self._value(name, arg, trial) is not None:
+                self[name] = arg
+
+    def _value(self, name: str, arg: cst.BaseExpression, binding: dict) -> int | None:
+        launch = self._launch
+
+        def lookup(text: str):
+            receiver = self._receivers.get(text)
+            if receiver is not None and receiver != name and receiver not in self:
+                return binding.get(receiver)
+            return launch.scope.value_at(text, launch.call)
+
+        value = evaluate(arg, lookup, self._qualname)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def __call__(self, binding: dict) -> dict | None:
+        for name, arg in self.items():
+            value = self._value(name, arg, binding)
+            if value is None:
+                return None
+            binding[name] = value
+        return binding
+
+
+def _derived(model: "RangeModel", names: list[str]) -> _Derived:
+    return _Derived(model, names)
 
 
 def _free_symbols(model: "RangeModel", values: list) -> set[str]:
@@ -146,10 +201,14 @@ def _evaluated_search(model: "RangeModel", vector, bound: "Lin") -> Witness | No
         return None
     params = {k[1] for k in used if k[0] == "param"}
     free = sorted(params | _free_symbols(model, [bound, *grids.values()]))
+    derive = _derived(model, free)
+    free = [name for name in free if name not in derive]
     choices = [_candidates(model, name) for name in free]
     order = [p.name for p in model.kernel.params]
     for combo in itertools.islice(itertools.product(*choices), _SIZE_SETS):
-        binding = dict(zip(free, combo))
+        binding = derive(dict(zip(free, combo)))
+        if binding is None:
+            continue
         limit = evaluate_lin(bound, model.symbols, binding)
         counts = [evaluate_lin(grids[a], model.symbols, binding) for a in axes]
         start, end = (_value(k, binding, {}, None) for k in arange[1:])
