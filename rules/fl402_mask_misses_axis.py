@@ -22,7 +22,6 @@ def gate(h_ptr, b_ptr, out_ptr, M, n, stride_hm, BLOCK_M: tl.constexpr, BLOCK_N:
 """
 
 
-
 class MaskMissesAxis(Rule):
     """## What it does
     Flags a 2-D (or higher) access whose mask bounds some of the index vectors it varies along

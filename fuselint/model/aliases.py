@@ -53,13 +53,12 @@ def receives_caller_input(module, scope, param: str, depth: int = 0) -> bool:
     helper receives them when some call in the module passes it an input of its own caller.
     A call that passes a fresh tensor (`torch.empty_like(x)`) or an argument the model cannot
     follow does not count: unknown is never a finding."""
-    function = next((f for f in module.functions if f.scope is scope), None)
+    function = module.function_of(scope)
     if function is None:
         return False
     if function.name == "forward" or depth > 4:
         return True
-    sites = [(caller, call) for caller in module.functions if caller is not function for call in caller.calls
-             if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    sites = [(caller, call) for caller, call in module.calls_to(function.name) if caller is not function]
     if not sites:
         return True
     for caller, call in sites:

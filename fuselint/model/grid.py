@@ -31,10 +31,16 @@ class _Returns(Walker):
         self.values.append(node.value)
 
 
-def _returned(function: cst.FunctionDef) -> cst.BaseExpression | None:
+def returned_values(function: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """The values of the function's own `return`s (not those of functions nested in it)."""
     visitor = _Returns(function)
     visitor.walk(function)
-    return visitor.values[0] if len(visitor.values) == 1 else None
+    return visitor.values
+
+
+def _returned(function: cst.FunctionDef) -> cst.BaseExpression | None:
+    values = returned_values(function)
+    return values[0] if len(values) == 1 else None
 
 
 def grid_dimensions(module: ModuleModel, launch: Launch) -> list[tuple[cst.BaseExpression, Scope]] | None:

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from fuselint.model.grid import returned_values
 from fuselint.model.module import Function, Scope, call_argument
 from fuselint.model.names import dotted
 from fuselint.model.values import evaluate, next_power_of_2
-from fuselint.model.walk import children
+from fuselint.model.walk import names_in
 
 if TYPE_CHECKING:
     from fuselint.model.kernel import Kernel
@@ -53,6 +54,8 @@ class Tensor:
     """A host tensor the module makes, by its shape."""
 
     shape: tuple[int, ...]
+
+
 HOST = " (host)"  # the suffix of a symbol that stands for a host size (`M (host)`, `x.numel() (host)`)
 
 
@@ -96,7 +99,7 @@ def _launch_bindings(kernel: "Kernel") -> list[dict[str, int]] | None:
         return None
     out = []
     for launch in kernel.launches:
-        function = _function_of(module, launch.scope)
+        function = module.function_of(launch.scope)
         envs = _envs(module, function, 0) if function is not None else [{}]
         if envs is None:
             return None
@@ -116,7 +119,7 @@ def _launch_bindings(kernel: "Kernel") -> list[dict[str, int]] | None:
 def values_at(module, launch, node: cst.BaseExpression, scope: Scope) -> list | None:
     """The values a host expression of this launch takes (one per set of sizes its function
     runs with: numbers or OPAQUE); None when they are not all known."""
-    function = _function_of(module, launch.scope)
+    function = module.function_of(launch.scope)
     envs = _envs(module, function, 0) if function is not None else [{}]
     if envs is None:
         return None
@@ -157,13 +160,6 @@ def symbol_value(symbol: str, symbols: "Symbols", binding: dict[str, int]) -> in
 
 # --- the sizes a function runs with ----------------------------------------------------------------
 
-def _function_of(module, scope: Scope) -> Function | None:
-    for function in module.functions:
-        if function.scope is scope:
-            return function
-    return None
-
-
 def _params(node: cst.FunctionDef) -> list[cst.Param]:
     p = node.params
     return [*p.posonly_params, *p.params, *p.kwonly_params]
@@ -203,8 +199,7 @@ def _callers(module, function: Function) -> list[tuple[Function, cst.Call, int]]
     of a `torch.autograd.Function` through `Cls.apply(...)` (or a name bound to `Cls.apply`),
     which passes all but `ctx`. Other methods: none known."""
     if function.class_name is None:
-        return [(caller, call, 0) for caller in module.functions for call in caller.calls
-                if isinstance(call.func, cst.Name) and call.func.value == function.name]
+        return [(caller, call, 0) for caller, call in module.calls_to(function.name)]
     if function.name != "forward" or not _is_autograd_function(module, function.class_name):
         return []
     apply = f"{function.class_name}.apply"
@@ -556,7 +551,7 @@ def _name_shape(module, node: cst.Name, scope: Scope, env: dict, depth: int) -> 
     values = scope.assignments.get(name)
     if not values or None in values:
         return None
-    fresh = [v for v in values if not _reads(v, name)]
+    fresh = [v for v in values if name not in names_in(v)]
     shapes = {_as_tuple(_shape_of(module, v, scope, env, depth + 1)) for v in fresh}
     if len(shapes) != 1 or None in shapes:
         return None
@@ -582,16 +577,6 @@ def _as_tuple(shape: list[int] | None) -> tuple[int, ...] | None:
     return None if shape is None else tuple(shape)
 
 
-def _reads(node: cst.CSTNode, name: str) -> bool:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name) and current.value == name:
-            return True
-        stack.extend(children(current))
-    return False
-
-
 def _helper(module, name: str) -> Function | None:
     """The one plain function of the module called `name` (not a method, not a kernel)."""
     found = [f for f in module.functions if f.name == name and f.class_name is None]
@@ -602,21 +587,9 @@ def _helper(module, name: str) -> Function | None:
 
 def _returned_shape(module, callee: Function, call: cst.Call, scope: Scope, env: dict, depth: int) -> list[int] | None:
     """The shape of what a helper of the module returns at `call`, when every return gives the same."""
-    returns = _returns(callee.node)
+    returns = returned_values(callee.node)
     if depth > _SHAPE_DEPTH or not returns or any(r is None for r in returns):
         return None
     inner = _call_env(module, callee, call, scope, env, depth)
     shapes = {_as_tuple(_shape_of(module, r, callee.scope, inner, depth + 1)) for r in returns}
     return list(shapes.pop()) if len(shapes) == 1 and None not in shapes else None
-
-
-def _returns(function: cst.FunctionDef) -> list[cst.BaseExpression | None]:
-    """The values of the function's own `return`s (not those of functions defined inside it)."""
-    out, stack = [], [function.body]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Return):
-            out.append(current.value)
-        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(children(current))
-    return out

@@ -159,6 +159,15 @@ class ModuleModel:
         value there hides any kernel further out (a name bound once to another name is followed)."""
         return self._lookup(name, scope or self.scope, 0)
 
+    def function_of(self, scope: Scope) -> "Function | None":
+        """The function whose body is `scope` (None for the module's own)."""
+        return next((f for f in self.functions if f.scope is scope), None)
+
+    def calls_to(self, name: str) -> list[tuple["Function", cst.Call]]:
+        """Every `name(...)` call in the module's functions, with the function that makes it."""
+        return [(caller, call) for caller in self.functions for call in caller.calls
+                if isinstance(call.func, cst.Name) and call.func.value == name]
+
     def callee(self, kernel: Kernel, name: str) -> Kernel | None:
         """The kernel a call `name(...)` inside `kernel` reaches (a @triton.jit helper)."""
         return self._lookup(name, self._scope_of.get(id(kernel), self.scope), 0)

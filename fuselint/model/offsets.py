@@ -171,16 +171,19 @@ def _advance_of(kernel: "Kernel", node: cst.BaseExpression | None, name: str) ->
     return deltas
 
 
-def _range_arguments(kernel: "Kernel", iterator: cst.BaseExpression | None):
-    """(start, step) of `range(...)`, `tl.range(...)`, `tl.static_range(...)` (None where
-    absent); None for another iterator."""
+def range_arguments(kernel: "Kernel", iterator: cst.BaseExpression | None):
+    """(start, end, step) of `range(...)`, `tl.range(...)`, `tl.static_range(...)`, start and
+    step None where absent; None for another iterator."""
     if not isinstance(iterator, cst.Call) or any(a.keyword is not None or a.star for a in iterator.args[:3]):
         return None
-    name = iterator.func.value if isinstance(iterator.func, cst.Name) else kernel.imports.tl_function(iterator.func)
+    is_range = (iterator.func.value == "range" if isinstance(iterator.func, cst.Name)
+                else kernel.imports.tl_function(iterator.func) in ("range", "static_range"))
     args = [a.value for a in iterator.args[:3]]
-    if name not in ("range", "static_range") or not args:
+    if not is_range or not args:
         return None
-    return (args[0] if len(args) > 1 else None), (args[2] if len(args) > 2 else None)
+    if len(args) == 1:
+        return None, args[0], None
+    return args[0], args[1], (args[2] if len(args) > 2 else None)
 
 
 def _encloses(outer: tuple, inner: tuple) -> bool:
@@ -295,10 +298,10 @@ class Canon:
                 or place.regions[: len(inside)] != inside or start.regions[: len(inside)] == inside
                 or _continues(loop.node.body) or not self._invariant(moved, inside)):
             return None
-        bounds = _range_arguments(self.kernel, loop.iter)
+        bounds = range_arguments(self.kernel, loop.iter)
         if bounds is None:
             return None
-        lo, stride = (self.key(b) if b is not None else None for b in bounds)
+        lo, stride = (self.key(b) if b is not None else None for b in (bounds[0], bounds[2]))
         count = ("loop", loop.node.target.value, id(loop.node))
         if lo is not None:
             count = self._combine("Subtract", count, lo)

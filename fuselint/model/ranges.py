@@ -37,8 +37,8 @@ from fuselint.model.block_pointers import axis_vectors, block_pointer_of, checke
 from fuselint.model.launch_sizes import HOST, evaluate_lin, launch_bindings
 from fuselint.model.memo import once_per_owner
 from fuselint.model.offsets import (
-    Key, _bag, _negate, _terms, bag_items, base_params, base_term, canon_of, conjuncts, exclusive, offsets_of, render,
-    without_slices,
+    Key, _bag, _negate, _terms, bag_items, base_params, base_term, canon_of, conjuncts, exclusive, offsets_of,
+    range_arguments, render, without_slices,
 )
 from fuselint.model.source import code_of
 from fuselint.model.walk import Walker, names_in
@@ -699,20 +699,21 @@ class RangeModel:
                         return True
         return False
 
-    def _loop(self, key: Key) -> Range:
+    def loop_bounds(self, key: Key) -> tuple[Key, Key, Key] | None:
+        """(start, end, step) keys of the `range(...)` a loop variable's key runs over."""
         loop = self._loops.get(key[2])
-        if loop is None or not isinstance(loop.iter, cst.Call):
+        bounds = range_arguments(self.kernel, loop.iter) if loop is not None else None
+        if bounds is None:
+            return None
+        start, end, step = bounds
+        return (self.canon.key(start) if start is not None else ("const", 0), self.canon.key(end),
+                self.canon.key(step) if step is not None else ("const", 1))
+
+    def _loop(self, key: Key) -> Range:
+        bounds = self.loop_bounds(key)
+        if bounds is None:
             return UNKNOWN
-        name = self.kernel.imports.tl_function(loop.iter.func) if not isinstance(loop.iter.func, cst.Name) else None
-        is_range = (isinstance(loop.iter.func, cst.Name) and loop.iter.func.value == "range") or name in (
-            "range", "static_range")
-        if not is_range or any(a.keyword is not None for a in loop.iter.args[:3]):
-            return UNKNOWN
-        args = [self.canon.key(a.value) for a in loop.iter.args[:3]]
-        if len(args) == 1:
-            args = [("const", 0)] + args
-        start, end = self.range_of(args[0]), self.range_of(args[1])
-        step = self.range_of(args[2]) if len(args) > 2 else point(Lin.const(1))
+        start, end, step = (self.range_of(k) for k in bounds)
         if not (start.lo and start.hi and end.hi and step.hi) or start.lo != start.hi or step.lo != step.hi:
             return Range(start.lo, ())
         s, e, d = start.lo[0], end.hi[0], step.hi[0]
@@ -1362,13 +1363,12 @@ def private_calls(module, scope) -> tuple[list[str], list] | None:
     """(parameter names, [(caller, call)]) of the function whose body is `scope` when it is
     private (`_name`, not a method: by convention only its own module calls it) and so every
     call of it is in the module; None otherwise."""
-    function = next((f for f in module.functions if f.scope is scope), None)
+    function = module.function_of(scope)
     if function is None or function.class_name is not None or not function.name.startswith("_"):
         return None
     p = function.node.params
     names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
-    return names, [(caller, call) for caller in module.functions for call in caller.calls
-                   if isinstance(call.func, cst.Name) and call.func.value == function.name]
+    return names, module.calls_to(function.name)
 
 
 def _padded_by_every_caller(kernel, param: str, scope, block_args: set, depth: int) -> bool:
@@ -1536,7 +1536,6 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             out += _block_overrun(model, access)
         if not checks:
             continue
-        checks_base = index_groups(kernel, access)[0]
         by_vector: dict = {}
         for check in checks:
             by_vector.setdefault(check.vector, []).append(check)
@@ -1550,7 +1549,7 @@ def overruns(kernel: "Kernel") -> list[Overrun]:
             if not passing:
                 continue
             check = passing[0]
-            if all(padded_on_host(kernel, name) for name in base_params(kernel, checks_base)):
+            if all(padded_on_host(kernel, name) for name in base_params(kernel, index_groups(kernel, access)[0])):
                 continue  # the host pads what this pointer gets: the tail may be inside it
             witness = overrun_witness(model, check.verdict, check.extent.bound, check.vector)
             named = [c.extent.named for c in group if c.extent.named and c.extent.named not in mask_names]

@@ -83,7 +83,7 @@ def _search(model: "RangeModel", values: tuple, bound: "Lin | None") -> Witness 
         if found is not None:
             return witness(binding, found, True)
     free = sorted(_free_symbols(model, list(values) + ([bound] if bound is not None else [])))
-    derive = _derived(model, free)
+    derive = _Derived(model, free)
     free = [name for name in free if name not in derive]
     choices = [_candidates(model, name) for name in free]
     for tries, combo in enumerate(itertools.product(*choices)):
@@ -141,10 +141,6 @@ class _Derived(dict):
         return binding
 
 
-def _derived(model: "RangeModel", names: list[str]) -> _Derived:
-    return _Derived(model, names)
-
-
 def _free_symbols(model: "RangeModel", values: list) -> set[str]:
     """The symbols the values depend on, through the derived ones (⌈n/b⌉, next powers of two)."""
     symbols = model.symbols
@@ -191,7 +187,7 @@ def _evaluated_search(model: "RangeModel", vector, bound: "Lin") -> Witness | No
     if len(aranges) != 1 or any(k[0] in ("phi", "opaque", "load", "global") for k in _atoms(vector)):
         return None
     (arange,) = aranges
-    loops = [(k, _loop_bounds(model, k)) for k in dict.fromkeys(k for k in _atoms(vector) if k[0] == "loop")]
+    loops = [(k, model.loop_bounds(k)) for k in dict.fromkeys(k for k in _atoms(vector) if k[0] == "loop")]
     if any(b is None for _, b in loops):
         return None
     used = _atoms(vector) + [a for _, bounds in loops for k in bounds for a in _atoms(k)]
@@ -201,7 +197,7 @@ def _evaluated_search(model: "RangeModel", vector, bound: "Lin") -> Witness | No
         return None
     params = {k[1] for k in used if k[0] == "param"}
     free = sorted(params | _free_symbols(model, [bound, *grids.values()]))
-    derive = _derived(model, free)
+    derive = _Derived(model, free)
     free = [name for name in free if name not in derive]
     choices = [_candidates(model, name) for name in free]
     order = [p.name for p in model.kernel.params]
@@ -224,20 +220,6 @@ def _evaluated_search(model: "RangeModel", vector, bound: "Lin") -> Witness | No
                                          key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
                     return Witness(sizes, reached, limit, False, program=tuple(program), lane=lane - start)
     return None
-
-
-def _loop_bounds(model: "RangeModel", key):
-    """(start, end, step) keys of the `range(...)` a loop variable runs over; None otherwise."""
-    loop = model._loops.get(key[2])
-    call = loop.iter if loop is not None else None
-    if call is None or not hasattr(call, "args") or any(a.keyword is not None for a in call.args):
-        return None
-    args = [model.canon.key(a.value) for a in call.args[:3]]
-    if not 1 <= len(args) <= 3:
-        return None
-    if len(args) == 1:
-        args = [("const", 0), args[0]]
-    return args[0], args[1], args[2] if len(args) == 3 else ("const", 1)
 
 
 _ITERATIONS = 64  # iterations of each loop tried, from both ends
