@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from fuselint.findings import Edit
-from fuselint.model.divisibility import (checked_multiple, checked_multiples, exact_by_construction, form, integer_value,
-                                        names_checked_anywhere, numel_multiple, product_key)
+from fuselint.model.divisibility import (checked_multiple, checked_multiples, data_extent, exact_by_construction, form,
+                                        integer_value, names_checked_anywhere, numel_multiple, product_key)
 from fuselint.model.fusion import HOST_BUILTINS
 from fuselint.model.grid import grid_dimensions, resolve
 from fuselint.model.kernel import tile_extents
@@ -51,7 +51,8 @@ def zero_cause(node: cst.BaseExpression, scope, is_block, depth: int = 0) -> cst
         return node if node.evaluated_value == 0 else None
     if isinstance(node, cst.BinaryOperation):
         if isinstance(node.operator, cst.FloorDivide):
-            if _ceil_division(node) or not is_block(node.right) or _divides_itself(node, scope):
+            if (_ceil_division(node) or not is_block(node.right) or data_extent(node.right, scope)
+                    or _divides_itself(node, scope)):
                 return None
             return node
         if isinstance(node.operator, cst.Multiply):
@@ -101,7 +102,8 @@ def _exact(module, launch, cause: cst.BaseExpression, scope) -> bool:
     `size // 128`; a block of 1), or checked on the host before the launch? Then it is 0 only
     when the numerator is (an empty input). `a // s // b` is exact where `a % (s * b) == 0`."""
     numerator, divisor = _division(cause)
-    if (code_of(numerator), code_of(divisor)) in names_checked_anywhere(module):
+    stated = names_checked_anywhere(module)
+    if (code_of(numerator), (code_of(divisor),)) in stated:
         return True
     divisor = _divisor_value(launch, divisor)
     top, bottom = integer_value(numerator, scope), integer_value(divisor, scope)
@@ -112,7 +114,7 @@ def _exact(module, launch, cause: cst.BaseExpression, scope) -> bool:
     divisors = [divisor]
     while isinstance(numerator, cst.BinaryOperation) and isinstance(numerator.operator, cst.FloorDivide):
         numerator, divisors = numerator.left, [numerator.right, *divisors]
-    key, checked = product_key(divisors, scope), checked_multiples(launch)
+    key, checked = product_key(divisors, scope), checked_multiples(launch) | stated
     return checked_multiple(form(numerator, scope), key, checked) or numel_multiple(numerator, key, checked, scope)
 
 
@@ -219,8 +221,11 @@ class GridMayBeZero(Rule):
     checked by the host before the launch (`assert N % BLOCK == 0`, `torch._check(...)`,
     `if N % BLOCK: raise ...` or `return ...`, a launch under `if N % BLOCK == 0:`; `a // s // b`
     checked as `a % (s * b)`; `x.numel() // B` where a dimension of x is checked), or stated by
-    another function of the module on the same names (`assert S % chunk_size == 0` in the
-    function the wrapper calls next). Nor is one whose values the host knows and that is not 0
+    another function of the module on the same names or values (`assert S % chunk_size == 0` in
+    the function the wrapper calls next; an autograd forward's `assert Tkv % 64 == 0` for its
+    backward's `Tkv // BLOCK_N` with `BLOCK_N = 64`, `Tkv = k.shape[2]` in both). Nor is a
+    division by a tensor dimension (`head_dim // cache.size(-1)`, in every branch that binds
+    the divisor): a dimension is a data extent, not a tile the host picks. Nor is one whose values the host knows and that is not 0
     (`size = 1024` then `size // 128`; a test's parametrize rows; `x.numel()` of a tensor the
     function makes with literal sizes), nor a division by 1.
 
@@ -405,6 +410,35 @@ def checks(x):
     rows = x.shape[0]
     k[(rows // 64,)](x, rows, BLOCK=64)
 """,
+        # the forward states the contract in its words, the backward divides the same dimension;
+        # a divisor that is a tensor dimension in every branch is a data extent, not a tile
+        """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, 0.0)
+
+def forward(q, k_):
+    Tkv = k_.shape[2]
+    assert Tkv % 64 == 0, "kv length must be a multiple of 64"
+    k[(triton.cdiv(Tkv, 64),)](q, Tkv, BLOCK=64)
+
+def backward(do, k_):
+    Tkv = k_.shape[2]
+    BLOCK_N = 64
+    k[(Tkv // BLOCK_N,)](do, Tkv, BLOCK=BLOCK_N)
+
+def copy_split(x, cache, split):
+    bsz, heads, head_dim = x.shape
+    part = head_dim
+    if split:
+        part = cache.size(-1)
+    k[(head_dim // part,)](x, head_dim, BLOCK=part)
+""",
         # every row gives at least 1024 elements
         _TEST_ROWS.format(rows="16", mark=""),
     ]
@@ -456,6 +490,28 @@ def k(x_ptr, n, BLOCK: tl.constexpr):
 
 def launch(x, n):
     k[(n // 128,)](x, n, BLOCK=128)  # error
+""",
+        # another function's contract is on another multiple; a block that is a dimension in one
+        # branch only may still be a tile the host picks
+        """
+import triton
+import triton.language as tl
+
+@triton.jit
+def k(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+
+def forward(q, k_):
+    Tkv = k_.shape[2]
+    assert Tkv % 32 == 0
+
+def backward(do, k_, split):
+    Tkv = k_.shape[2]
+    k[(Tkv // 64,)](do, Tkv, BLOCK=64)  # error
+    part = 128
+    if split:
+        part = k_.size(-1)
+    k[(Tkv // part,)](do, Tkv, BLOCK=part)  # error
 """,
         """
 import triton

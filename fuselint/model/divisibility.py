@@ -141,6 +141,20 @@ def _numel_of(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> str |
     return None
 
 
+def data_extent(node: cst.BaseExpression, scope: "Scope", depth: int = 0) -> bool:
+    """Is the host value a tensor dimension (`t.shape[i]`, `t.size(i)`, `M` of `M, N = t.shape`),
+    also through a name every binding of which is one (`x = head_dim` or, in a branch,
+    `x = cache.size(-1)`)? A dimension is a data extent: the host does not choose it as a tile."""
+    if re.search(r"\.shape\[[^\[\]]+\]$", form(node, scope)):
+        return True
+    if depth >= _MAX_DEPTH or not isinstance(node, cst.Name):
+        return False
+    while scope is not None and node.value not in scope.assignments:
+        scope = scope.parent
+    values = scope.assignments[node.value] if scope is not None else []
+    return bool(values) and None not in values and all(data_extent(v, scope, depth + 1) for v in values)
+
+
 def exact_by_construction(numerator: cst.BaseExpression, divisor: cst.BaseExpression, scope: "Scope") -> bool:
     """Is `numerator // divisor` exact whatever the sizes: the divisor's factors are factors of
     the numerator (`(B * S) // S`, `cdiv(n, B) * B // B`), or the numerator is a `t.numel()` and
@@ -200,17 +214,21 @@ def numel_multiple(numerator: cst.BaseExpression, key: tuple[str, ...], checked,
 
 
 @once_per_owner
-def names_checked_anywhere(module) -> set[tuple[str, str]]:
-    """(a, b) as written, for every `a % b == 0` that a function of the module asserts or
-    checks before leaving (`assert S % chunk_size == 0` in the function called next): a size
-    contract the module's author states, though not on the launch's own path."""
-    checked: set[tuple[str, str]] = set()
+def names_checked_anywhere(module) -> set[tuple[str, tuple[str, ...]]]:
+    """(form of a, product_key of b), each in its own function, for every `a % b == 0` that a
+    function of the module asserts or checks before leaving (`assert S % chunk_size == 0` in the
+    function called next; `Tkv = k.shape[2]; assert Tkv % 64 == 0` in an autograd forward for
+    `Tkv = k.shape[2]; Tkv // BLOCK` with `BLOCK = 64` in its backward): a size contract the
+    module's author states, though not on the launch's own path. Each is also kept as written,
+    (code of a, (code of b,)), for names each function binds its own way (`S` a parameter in
+    one, `B, S = x.shape` in the other)."""
+    checked: set[tuple[str, tuple[str, ...]]] = set()
     for function in module.functions:
         scope = function.scope
         tests = [(t, True) for t in scope.asserts] + [(t, False) for t in scope.exits]
         for test, holds in tests:
-            for remainder in _remainders(test, holds):
-                checked.add((code_of(remainder.left), code_of(remainder.right)))
+            checked |= _multiples(test, holds, scope)
+            checked |= {(code_of(r.left), (code_of(r.right),)) for r in _remainders(test, holds)}
     return checked
 
 
