@@ -34,6 +34,11 @@ class Settings:
         selected = any(_matches(s, code, name) for s in (*self.select, *self.extend_select))
         return selected and not any(_matches(s, code, name) for s in self.ignore)
 
+    def named(self, code: str, name: str) -> bool:
+        """Selected by its exact code or name (what an opt-in rule needs: a prefix or ALL is not
+        enough, as Ruff's preview rules need more than a prefix)."""
+        return any(s.strip().upper() == code or s.strip().lower() == name for s in (*self.select, *self.extend_select))
+
     def explicitly_selected(self, code: str, name: str) -> bool:
         """Named by a selector narrower than "everything" (for rules that are on by default only
         for KernelBench files)."""

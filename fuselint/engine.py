@@ -41,7 +41,8 @@ class _Unlintable(Exception):
 
 
 def enabled_rules(settings: Settings) -> list[Rule]:
-    return [cls(settings) for cls in all_rules() if settings.enabled(cls.code, cls.name)]
+    return [cls(settings) for cls in all_rules()
+            if settings.enabled(cls.code, cls.name) and (not cls.opt_in or settings.named(cls.code, cls.name))]
 
 
 @dataclass

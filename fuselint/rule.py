@@ -21,6 +21,7 @@ class Rule:
     name: ClassVar[str]
     fatal: ClassVar[bool] = False  # does a finding predict that Triton's compiler rejects the kernel?
     kernelbench: ClassVar[bool] = False  # on only for KernelBench files (defining ModelNew) unless selected
+    opt_in: ClassVar[bool] = False  # on only when selected by its exact code or name
     fix: ClassVar[str] = ""  # "sometimes" when some of its findings come with a certain fix (`--fix`)
     # Examples the test suite turns into tests. In INVALID ones, lines ending in `# error`
     # are exactly the lines the rule must report.

@@ -41,3 +41,13 @@ def test_non_utf8_bytes_are_a_syntax_error_finding():
 def test_noqa_lines_count_only_python_line_ends():
     source = "# page\x0cbreak\n" + KERNEL_BAD.replace("other=0.0)", "other=0.0)  # noqa: FL010")
     assert "FL010" not in {f.code for f in lint_source(source, "k.py", Settings())}
+
+
+def test_an_opt_in_rule_runs_only_when_named():
+    def codes(**kw):
+        return {r.code for r in enabled_rules(Settings(**kw))}
+
+    assert "FL407" not in codes() and "FL407" not in codes(select=("FL4",))
+    assert "FL407" in codes(select=("FL407",)) and "FL407" in codes(select=("ALL", "int32-offset-overflow"))
+    assert "FL407" in codes(select=("FL4",), extend_select=("FL407",))
+    assert "FL407" not in codes(select=("FL407",), ignore=("FL4",))
