@@ -1381,18 +1381,17 @@ def _padded_by_every_caller(kernel, param: str, scope, block_args: set, depth: i
         _padded(kernel, call_argument(call, found[0], param), caller.scope, block_args, depth + 1) for caller, call in found[1])
 
 
-def _mentions(key: Key, vector: Key) -> bool:
-    """Does a condition mention every term of an index vector (it bounds it somehow)?"""
-    wanted = set(_terms(vector))
+def _subterms(key: Key) -> set:
+    """Every sub-key of a condition (to ask whether it mentions an index vector's terms)."""
+    from fuselint.model.offsets import _children
+
     seen = set()
     stack = [without_slices(key)]
     while stack:
         item = stack.pop()
         seen.add(item)
-        from fuselint.model.offsets import _children
-
         stack.extend(_children(item))
-    return wanted <= seen
+    return seen
 
 
 def _divide(value: Lin, divisor: Lin) -> Lin | None:
@@ -1478,8 +1477,10 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
     # a mask or guard the model cannot read (a join of branches, a loaded flag) may bound
     # anything: every vector of this access is then unknown, never unbounded
     opaque_mask = any(canon_of(kernel).facts(k)[2] for k in kept)
+    mentioned_terms = [_subterms(k) for k in kept]
     checks = []
     canon = model.canon
+    by_vector: dict = {}  # vector -> (range under the facts, range without them, a condition mentions it)
     for group in groups:
         varying = Counter({t: c for t, c in group.items() if not canon.is_static(t)})
         extents = [e for e in model.extents()
@@ -1489,10 +1490,12 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
         extents += _quotient_extents(model, varying)
         for extent in extents:
             vector = extent.vector
-            own = model.range_of(vector, facts)
-            plain = model.range_of(vector, {})
+            if vector not in by_vector:
+                wanted = set(_terms(vector))
+                by_vector[vector] = (model.range_of(vector, facts), model.range_of(vector, {}),
+                                     any(wanted <= terms for terms in mentioned_terms))
+            own, plain, mentioned = by_vector[vector]
             verdict = model.judge(vector, extent.bound, facts, equalities)
-            mentioned = any(_mentions(k, vector) for k in kept)
             if (verdict.kind == "unknown" and extent.node is not None and not any(h.constant is not None for h in own.hi)
                     and not (extent.site is not None and exclusive(kernel, extent.site, access.call))
                     and not all(padded_on_host(kernel, name) for name in base_params(kernel, found[0]))
