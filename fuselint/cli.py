@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="lint files and folders")
     check.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
-    check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (replaces the configured set)")
+    check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (replaces the configured set); "
+                       "an opt-in rule (FL407) only by its exact code or name")
     check.add_argument("--extend-select", type=_codes, help="rule codes or prefixes to enable in addition")
     check.add_argument("--ignore", type=_codes, help="rule codes or prefixes to disable")
     check.add_argument("--output-format", choices=sorted(REPORTERS), default="text")
