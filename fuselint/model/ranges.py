@@ -431,6 +431,8 @@ class RangeModel:
         }
         self._extents: list[Extent] | None = None
         self._loop_extents: list[Extent] = []
+        self.extents_by_vector: dict[frozenset, list[Extent]] = {}  # see _extents_of
+        self._facts_tables: dict[tuple, dict] = {}  # see facts_of
         self._assumed = _assumed_values(kernel)
 
     # --- symbols of parameters and launches ------------------------------------------------------
@@ -767,7 +769,16 @@ class RangeModel:
 
     # --- facts from masks and guards ------------------------------------------------------------
     def facts_of(self, conjunct_keys) -> dict:
-        """Bounds on sums of varying terms stated by comparisons that hold on the kept lanes."""
+        """Bounds on sums of varying terms stated by comparisons that hold on the kept lanes;
+        one table (never changed after) per list of conditions, so that accesses under the same
+        mask and guards share `range_of`'s memo."""
+        wanted = tuple(conjunct_keys)
+        facts = self._facts_tables.get(wanted)
+        if facts is None:
+            facts = self._facts_tables[wanted] = self._facts_from(wanted)
+        return facts
+
+    def _facts_from(self, conjunct_keys) -> dict:
         facts: dict[tuple, Range] = {}
         for key in conjunct_keys:
             for term_bag, rng in self._fact(key):
@@ -1460,6 +1471,22 @@ def _vector_key(terms: Counter) -> Key:
     return items[0] if len(items) == 1 else _bag("sum", items)
 
 
+def _extents_of(model: RangeModel, varying: Counter) -> list[Extent]:
+    """The extents stated for an index vector's varying terms (the same for every access that
+    indexes with them): masks and conditions on those terms, row offsets aside, the grid's and
+    the loops' tilings, quotients."""
+    key = frozenset(varying.items())
+    found = model.extents_by_vector.get(key)
+    if found is None:
+        found = [e for e in model.extents()
+                 if not (Counter(_terms(e.vector)) - varying)
+                 and all(_row_term(model, t) for t in (varying - Counter(_terms(e.vector))))]
+        found += model.structural_extents(varying)
+        found += _quotient_extents(model, varying)
+        model.extents_by_vector[key] = found
+    return found
+
+
 def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
     """Every (index vector, extent) pair of an access, judged with the access's own mask and
     guards. None when the pointer is not modelled."""
@@ -1483,12 +1510,7 @@ def axis_checks(kernel: "Kernel", access: "Access") -> list[AxisCheck] | None:
     by_vector: dict = {}  # vector -> (range under the facts, range without them, a condition mentions it)
     for group in groups:
         varying = Counter({t: c for t, c in group.items() if not canon.is_static(t)})
-        extents = [e for e in model.extents()
-                   if not (Counter(_terms(e.vector)) - varying)
-                   and all(_row_term(model, t) for t in (varying - Counter(_terms(e.vector))))]
-        extents += model.structural_extents(varying)
-        extents += _quotient_extents(model, varying)
-        for extent in extents:
+        for extent in _extents_of(model, varying):
             vector = extent.vector
             if vector not in by_vector:
                 wanted = set(_terms(vector))
